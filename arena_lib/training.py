@@ -1,0 +1,166 @@
+"""Training PPO on the arena with RLlib's new API stack, with progress and learning curves."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.connectors.env_to_module import FlattenObservations
+
+from arena_lib.env import MultiAgentArena
+
+POLICY_OF_AGENT = {"agent1": "policy1", "agent2": "policy2"}
+SHARED_POLICY = "default_policy"
+# Settings measured in bench/ to learn fast on a 2-core laptop (see README):
+# many small envs per runner make sampling cheap; a small net with a high
+# learning rate and short batches updates often.
+COURSE_SETTINGS = {
+    "num_env_runners": 1,
+    "num_envs_per_env_runner": 16,
+    "fcnet_hiddens": [64, 64],
+    "lr": 3e-3,
+    "train_batch_size_per_learner": 2000,
+    "minibatch_size": 128,
+    "num_epochs": 5,
+}
+
+
+def agent_to_policy(agent_id, episode=None, **kwargs) -> str:
+    """The policy mapping function: agent1 -> policy1, agent2 -> policy2."""
+    return POLICY_OF_AGENT[agent_id]
+
+
+def flatten_observations(env=None, spaces=None, device=None):
+    """Env-to-module connector: one-hot encode the MultiDiscrete observations.
+
+    RLlib has no default encoder for MultiDiscrete, so without it building the
+    RLModule fails with "No default encoder config".
+    """
+    return FlattenObservations(multi_agent=True)
+
+
+def arena_ppo_config(
+    *,
+    multi_agent: bool = True,
+    env_config: dict | None = None,
+    seed: int | None = 0,
+    **settings,
+) -> PPOConfig:
+    """The course's ``PPOConfig`` for the arena.
+
+    ``multi_agent=True`` gives each agent its own policy (``policy1``,
+    ``policy2``); ``False`` trains one shared policy for both, as the original
+    tutorial's first run did. Any key of ``COURSE_SETTINGS`` can be overridden.
+    """
+    unknown = sorted(set(settings) - set(COURSE_SETTINGS))
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {unknown}; allowed: {sorted(COURSE_SETTINGS)}.")
+    s = {**COURSE_SETTINGS, **settings}
+    config = (
+        PPOConfig()
+        .environment(MultiAgentArena, env_config=dict(env_config or {}))
+        .env_runners(
+            num_env_runners=s["num_env_runners"],
+            num_envs_per_env_runner=s["num_envs_per_env_runner"],
+            env_to_module_connector=flatten_observations,
+        )
+        .training(
+            lr=s["lr"],
+            train_batch_size_per_learner=s["train_batch_size_per_learner"],
+            minibatch_size=s["minibatch_size"],
+            num_epochs=s["num_epochs"],
+        )
+        .rl_module(model_config={"fcnet_hiddens": list(s["fcnet_hiddens"])})
+        .debugging(seed=seed)
+    )
+    if multi_agent:
+        config = config.multi_agent(
+            policies=set(POLICY_OF_AGENT.values()), policy_mapping_fn=agent_to_policy
+        )
+    else:
+        config = config.multi_agent(
+            policies={SHARED_POLICY}, policy_mapping_fn=lambda agent_id, episode, **kw: SHARED_POLICY
+        )
+    return config
+
+
+@dataclass
+class TrainingHistory:
+    """One row per ``algo.train()`` call: what a learning curve needs."""
+
+    iterations: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    env_steps: list = field(default_factory=list)
+    total_return: list = field(default_factory=list)
+    policy_returns: dict = field(default_factory=dict)
+
+    def record(self, result: dict, seconds: float) -> None:
+        runners = result.get("env_runners", {})
+        self.iterations.append(result.get("training_iteration", len(self.iterations) + 1))
+        self.seconds.append(seconds)
+        self.env_steps.append(runners.get("num_env_steps_sampled_lifetime", float("nan")))
+        self.total_return.append(float(runners.get("episode_return_mean", float("nan"))))
+        for policy, value in runners.get("module_episode_returns_mean", {}).items():
+            self.policy_returns.setdefault(policy, []).append(float(value))
+
+    @property
+    def last_return(self) -> float:
+        return self.total_return[-1] if self.total_return else float("nan")
+
+
+def train(
+    algo,
+    *,
+    iterations: int | None = None,
+    target_return: float | None = None,
+    max_iterations: int = 100,
+    progress: bool = True,
+    history: TrainingHistory | None = None,
+) -> TrainingHistory:
+    """Call ``algo.train()`` ``iterations`` times, or until agent1+agent2 mean return
+    reaches ``target_return`` (at most ``max_iterations`` times).
+
+    Shows a progress bar with the total return and the return of each policy,
+    and returns the history for ``plot_learning_curve``. Pass an earlier
+    ``history`` to continue it.
+    """
+    from tqdm.auto import tqdm
+
+    if (iterations is None) == (target_return is None):
+        raise ValueError("Pass exactly one of iterations=N or target_return=R to train().")
+    if iterations is not None and iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}.")
+    history = history if history is not None else TrainingHistory()
+    budget = iterations if iterations is not None else max_iterations
+    started = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
+    with tqdm(total=budget, desc="training", unit="iter", disable=not progress) as bar:
+        for _ in range(budget):
+            result = algo.train()
+            history.record(result, time.perf_counter() - started)
+            postfix = {"return": f"{history.last_return:.1f}"}
+            postfix.update({p: f"{r[-1]:.1f}" for p, r in sorted(history.policy_returns.items())})
+            bar.set_postfix(postfix)
+            bar.update()
+            if target_return is not None and history.last_return >= target_return:
+                break
+    return history
+
+
+def plot_learning_curve(history: TrainingHistory, target_return: float | None = None, ax=None):
+    """Plot the mean episode return per iteration: total and per policy."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(history.iterations, history.total_return, label="agent1 + agent2", linewidth=2.5, color="black")
+    for policy, returns in sorted(history.policy_returns.items()):
+        ax.plot(history.iterations[-len(returns):], returns, label=policy)
+    if target_return is not None:
+        ax.axhline(target_return, linestyle="--", color="gray", label=f"target {target_return:g}")
+    ax.set_xlabel("training iteration")
+    ax.set_ylabel("mean episode return")
+    ax.set_title("Learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return ax
