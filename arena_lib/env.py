@@ -147,6 +147,10 @@ class MultiAgentArena(MultiAgentEnv):
             "for text or render_mode='rgb_array' for an image."
         )
 
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.config.items())
+        return f"MultiAgentArena({settings}, render_mode={self.render_mode!r})"
+
     # -- helpers ----------------------------------------------------------
 
     def cell(self, pos) -> int:

@@ -22,12 +22,12 @@ class Trajectory:
 
     @property
     def returns(self) -> dict:
-        """The sum of rewards per agent."""
+        """The sum of rewards per agent (rounded, so -0.1 * 100 shows as -10.0)."""
         totals = {}
         for step_rewards in self.rewards:
             for agent, reward in step_rewards.items():
                 totals[agent] = totals.get(agent, 0.0) + float(reward)
-        return totals
+        return {agent: round(total, 9) for agent, total in totals.items()}
 
     def __len__(self) -> int:
         return len(self.actions)

@@ -1,0 +1,40 @@
+# Two commands for a fresh machine (see README.md):
+#   make lab    set up .venv on first use and open the course in JupyterLab
+#   make test   set up .venv on first use and run the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Extra pip arguments for torch, e.g. a CPU-only index on machines where a plain
+# `pip install torch` pulls the multi-GB CUDA build (see README.md).
+TORCH_PIP_ARGS ?=
+TORCH_VERSION := 2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test bench clean notebooks
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in [(3, 11), (3, 12)], "Python 3.11 or 3.12 is needed, this is " + sys.version'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/env_steps.py
+	$(BIN)/python bench/time_to_reward.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Regenerate the student notebooks (notebooks/) from the sources (solutions/).
+notebooks: setup
+	for dir in solutions/*/; do PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force || exit 1; done

@@ -1,0 +1,62 @@
+"""Shared helpers for the notebook and grading tests: paths, nbgrader runs, outputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))
+STUDENT = sorted(ROOT.glob("notebooks/*/*.ipynb"))
+ASSIGNMENTS = sorted(p.parent.name for p in SOLUTIONS)
+
+
+def tool_env(**extra) -> dict:
+    """The environment for nbgrader and kernels: this venv's bin first (nbgrader calls alembic)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def nbgrader(*args, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run a real nbgrader command in a course folder; fail loudly with its output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout,
+    )
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def make_course(tmp_path: Path) -> Path:
+    """A throw-away course folder with this repo's config and source notebooks."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    return course
+
+
+def grade_cells(nb) -> list:
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def errors_and_stderr(nb) -> tuple[list, list]:
+    errors, stderr = [], []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                errors.append((index, output.ename, output.evalue))
+            elif output.output_type == "stream" and output.name == "stderr":
+                stderr.append((index, output.text))
+    return errors, stderr
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)

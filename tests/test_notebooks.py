@@ -1,0 +1,95 @@
+"""The notebook series: metadata, drift from solutions/, execution, nbgrader validate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from nbclient import NotebookClient
+
+from notebook_tools import (
+    ASSIGNMENTS, ROOT, SOLUTIONS, STUDENT, errors_and_stderr, grade_cells, make_course, nbgrader, read, tool_env,
+)
+
+
+def copy_to(folder, notebook):
+    """A copy of ``notebook`` with the course config, so nothing is written into the repo."""
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    return shutil.copy(notebook, folder)
+
+
+def test_every_assignment_has_a_source_and_a_student_notebook():
+    assert len(SOLUTIONS) >= 4
+    assert [p.relative_to(ROOT / "solutions") for p in SOLUTIONS] == [
+        p.relative_to(ROOT / "notebooks") for p in STUDENT
+    ]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_graded_cells_are_well_formed(path):
+    nb = read(path)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids)), f"duplicate grade ids in {path.name}: {ids}"
+    tests = grade_cells(nb)
+    assert tests, f"{path.name} has no graded test cell"
+    for cell in tests:
+        meta = cell.metadata["nbgrader"]
+        assert meta["points"] > 0 and meta["locked"] and not meta["solution"], meta
+        assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source, meta["grade_id"]
+        assert "from arena_lib.checks import" in cell.source, f"{meta['grade_id']} has no visible self-check"
+    solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert len(solutions) >= len(tests)
+    for cell in solutions:
+        assert "### BEGIN SOLUTION" in cell.source and not cell.get("outputs"), cell.metadata["nbgrader"]["grade_id"]
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit sources without outputs"
+
+
+def test_all_grade_ids_are_unique_across_the_course():
+    ids = [c.metadata["nbgrader"]["grade_id"] for p in SOLUTIONS for c in read(p).cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids))
+
+
+def test_student_notebooks_are_generated_from_solutions(tmp_path):
+    """notebooks/ is nbgrader's output for solutions/, never edited by hand."""
+    course = make_course(tmp_path)
+    for assignment in ASSIGNMENTS:
+        nbgrader("generate_assignment", assignment, "--force", cwd=course)
+    for committed in STUDENT:
+        generated = course / committed.relative_to(ROOT)
+        assert generated.exists(), f"nbgrader did not generate {committed.relative_to(ROOT)}"
+        assert json.loads(generated.read_text()) == json.loads(committed.read_text()), (
+            f"{committed.relative_to(ROOT)} differs from what nbgrader generates from solutions/: "
+            "run `make notebooks` and commit the result"
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_solution_notebook_runs_top_to_bottom_cleanly(path, tmp_path):
+    nb = read(path)
+    # NBGRADER_EXECUTION shrinks the training budgets, as when grading.
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=tool_env(NBGRADER_EXECUTION="validate"))
+    errors, stderr = errors_and_stderr(nb)
+    assert not errors, errors
+    noisy = [(i, t) for i, t in stderr if "warning" in t.lower() or "error" in t.lower() or t.count("\n") > 5]
+    assert not noisy, f"warnings or errors shown to students: {noisy}"
+    checks = grade_cells(nb)
+    assert all("✔" in "".join(o.get("text", "") for o in c.outputs) for c in checks), "every self-check passes"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_nbgrader_validate_passes_on_solutions(path, tmp_path):
+    result = nbgrader("validate", str(copy_to(tmp_path, path)), cwd=tmp_path)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", STUDENT, ids=lambda p: p.parent.name)
+def test_nbgrader_validate_fails_on_untouched_student_notebooks(path, tmp_path):
+    # nbgrader validate exits 0 either way: read its verdict.
+    result = nbgrader("validate", str(copy_to(tmp_path, path)), cwd=tmp_path)
+    assert "VALIDATION FAILED" in result.stdout, result.stdout
+    assert "NotImplementedError" in result.stdout

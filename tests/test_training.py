@@ -1,0 +1,143 @@
+"""Real RLlib: the env checker, a PPO smoke training with two policies, and checkpoints."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.utils.numpy import flatten_inputs_to_1d_tensor
+from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+from ray.rllib.utils.spaces.space_utils import get_base_struct_from_space
+
+from arena_lib import MultiAgentArena, RandomPolicy
+from arena_lib.evaluation import TrainedPolicy, evaluate, module_input, trained_policies
+from arena_lib.ray_setup import available_cpus
+from arena_lib.training import TrainingHistory, arena_ppo_config, plot_learning_curve, train
+
+# A budget that only proves the pipeline runs; bench/ measures learning.
+TINY = dict(num_envs_per_env_runner=4, train_batch_size_per_learner=400, minibatch_size=100, num_epochs=1)
+
+
+def test_rllib_env_checker_accepts_the_arena():
+    env = MultiAgentArena({"width": 4, "height": 3})
+    # The checker silently skips envs that did not call MultiAgentEnv.__init__.
+    assert hasattr(env, "_agent_ids")
+    check_multiagent_environments(env)
+
+
+def test_module_input_matches_rllibs_flatten_observations():
+    space = MultiAgentArena({"width": 5, "height": 3}).observation_spaces["agent1"]
+    obs = np.array([4, 13])
+    ours = module_input(obs, space).numpy()[0]
+    rllib = flatten_inputs_to_1d_tensor(obs[None], spaces_struct=get_base_struct_from_space(space))[0]
+    assert ours.shape == (30,) and ours[4] == 1 and ours[15 + 13] == 1 and ours.sum() == 2
+    np.testing.assert_array_equal(ours, rllib)
+    np.testing.assert_array_equal(ours, gym.spaces.flatten(space, obs))
+
+
+def test_start_ray_is_idempotent(ray_session):
+    from arena_lib import start_ray
+
+    resources = start_ray()
+    assert start_ray() == resources
+    assert resources["CPU"] == available_cpus()
+
+
+def test_config_rejects_unknown_settings():
+    with pytest.raises(ValueError, match=r"Unknown setting\(s\) \['num_envs'\]"):
+        arena_ppo_config(num_envs=3)
+
+
+def test_train_needs_exactly_one_stopping_rule():
+    with pytest.raises(ValueError, match="exactly one"):
+        train(None)
+    with pytest.raises(ValueError, match="exactly one"):
+        train(None, iterations=2, target_return=10)
+
+
+@pytest.fixture(scope="module")
+def trained(ray_session, tmp_path_factory):
+    algo = arena_ppo_config(seed=7, **TINY).build_algo()
+    history = train(algo, iterations=2, progress=False)
+    yield algo, history
+    algo.stop()
+
+
+def test_ppo_trains_two_policies_and_reports_their_metrics(trained):
+    algo, history = trained
+    assert history.iterations == [1, 2]
+    assert set(history.policy_returns) == {"policy1", "policy2"}
+    assert all(len(v) == 2 for v in history.policy_returns.values())
+    assert np.isfinite(history.total_return).all()
+    result = algo.train()
+    runners = result["env_runners"]
+    assert set(runners["module_episode_returns_mean"]) == {"policy1", "policy2"}
+    assert set(runners["agent_episode_returns_mean"]) == {"agent1", "agent2"}
+    total = runners["agent_episode_returns_mean"]["agent1"] + runners["agent_episode_returns_mean"]["agent2"]
+    assert runners["episode_return_mean"] == pytest.approx(total, abs=1e-6)
+
+
+def test_train_continues_a_history_and_stops_at_the_target(trained):
+    algo, history = trained
+    history = train(algo, target_return=-1000.0, progress=False, history=TrainingHistory(**vars(history)))
+    assert len(history.iterations) == 3, "a target already reached stops after one iteration"
+    assert history.seconds == sorted(history.seconds)
+
+
+def test_learning_curve_has_total_and_per_policy_lines(trained):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _, history = trained
+    ax = plot_learning_curve(history, target_return=10)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["agent1 + agent2", "policy1", "policy2", "target 10"]
+
+
+def test_checkpoint_round_trip_gives_the_same_greedy_actions(trained, tmp_path):
+    algo, _ = trained
+    algo.save_to_path(str(tmp_path / "ckpt"))
+    restored = Algorithm.from_checkpoint(str(tmp_path / "ckpt"))
+    try:
+        space = MultiAgentArena().observation_spaces["agent1"]
+        observations = [np.array([a, b]) for a in range(0, 100, 7) for b in range(0, 100, 11)]
+        for policy in ("policy1", "policy2"):
+            before = TrainedPolicy(algo.get_module(policy), space)
+            after = TrainedPolicy(restored.get_module(policy), space)
+            logits = [before.action_logits(o) for o in observations]
+            assert len({int(np.argmax(l)) for l in logits}) >= 1
+            np.testing.assert_allclose(logits, [after.action_logits(o) for o in observations], rtol=1e-5)
+        assert evaluate(trained_policies(algo), num_episodes=1).returns == evaluate(
+            trained_policies(restored), num_episodes=1
+        ).returns
+    finally:
+        restored.stop()
+
+
+def test_evaluate_trained_and_random_policies(trained):
+    algo, _ = trained
+    result = evaluate(trained_policies(algo), num_episodes=2)
+    assert len(result.returns) == 2 and result.returns[0] == result.returns[1], "greedy play is deterministic"
+    assert len(result.trajectory.frames) == 101
+    random_play = evaluate({"agent1": RandomPolicy(1), "agent2": RandomPolicy(2)}, num_episodes=3)
+    again = evaluate({"agent1": RandomPolicy(1), "agent2": RandomPolicy(2)}, num_episodes=3)
+    assert random_play.returns == again.returns
+    assert random_play.mean_return() == pytest.approx(
+        random_play.mean_return("agent1") + random_play.mean_return("agent2")
+    )
+
+
+def test_shared_policy_config_trains_one_module(ray_session):
+    algo = arena_ppo_config(multi_agent=False, seed=3, **TINY).build_algo()
+    try:
+        runners = algo.train()["env_runners"]
+        assert set(runners["module_episode_returns_mean"]) == {"default_policy"}
+        policies = trained_policies(algo, policy_mapping_fn=lambda agent, episode: "default_policy")
+        assert policies["agent1"].module is policies["agent2"].module
+    finally:
+        algo.stop()
+
+
+def test_trained_policy_names_a_missing_module(trained):
+    algo, _ = trained
+    with pytest.raises(ValueError, match="module id"):
+        TrainedPolicy(algo.get_module("policy3"), MultiAgentArena().observation_spaces["agent1"])
