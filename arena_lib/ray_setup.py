@@ -45,6 +45,13 @@ def quiet_rllib_logs() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray\..*")
 
 
+def quiet_worker_logs() -> None:
+    """Run in every Ray worker at start-up: hide RLlib's internal deprecation notices
+    (e.g. about ``RLModuleConfig``), which students cannot act on."""
+    logging.getLogger("ray._common.deprecation").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STORE_BYTES) -> dict:
     """Start Ray for this notebook (or connect to a cluster) and return its resources.
 
@@ -56,16 +63,15 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
 
     quiet_rllib_logs()
     if not ray.is_initialized():
-        # Ray workers inherit these; they silence warnings a student cannot act on.
-        os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-        os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+        quiet = {"runtime_env": {"worker_process_setup_hook": "arena_lib.ray_setup.quiet_worker_logs"},
+                 "logging_level": logging.ERROR}
         if os.environ.get("RAY_ADDRESS"):
-            ray.init(address=os.environ["RAY_ADDRESS"], logging_level=logging.ERROR)
+            ray.init(address=os.environ["RAY_ADDRESS"], **quiet)
         else:
             ray.init(
                 num_cpus=num_cpus or available_cpus(),
                 object_store_memory=object_store_bytes,
                 include_dashboard=False,
-                logging_level=logging.ERROR,
+                **quiet,
             )
     return ray.cluster_resources()

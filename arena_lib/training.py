@@ -9,26 +9,43 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.connectors.env_to_module import FlattenObservations
 
 from arena_lib.env import MultiAgentArena
+from arena_lib.ray_setup import available_cpus
 
 POLICY_OF_AGENT = {"agent1": "policy1", "agent2": "policy2"}
-SHARED_POLICY = "default_policy"
-# Settings measured in bench/ to learn fast on a 2-core laptop (see README):
-# many small envs per runner make sampling cheap; a small net with a high
-# learning rate and short batches updates often.
+SHARED_POLICY = "shared_policy"
+# Settings measured with bench/time_to_reward.py to learn fast on a 2-core laptop:
+# one EnvRunner per core, so both cores sample while the learner waits; a small
+# net with a high learning rate and short batches updates often. 1000 steps over
+# 2 x 5 envs is exactly one 100-step episode per env, so every iteration reports
+# returns (an iteration that ends no episode reports NaN). RLlib's defaults take
+# many times longer here.
 COURSE_SETTINGS = {
-    "num_env_runners": 1,
-    "num_envs_per_env_runner": 16,
+    "num_env_runners": None,  # None: one per CPU, at most 2
+    "num_envs_per_env_runner": 5,
     "fcnet_hiddens": [64, 64],
     "lr": 3e-3,
-    "train_batch_size_per_learner": 2000,
-    "minibatch_size": 128,
+    "train_batch_size_per_learner": 1000,
+    "minibatch_size": 256,
     "num_epochs": 5,
 }
+
+
+def default_num_env_runners() -> int:
+    """One EnvRunner per CPU Ray has (each asks for one CPU), at most 2."""
+    import ray
+
+    cpus = ray.cluster_resources().get("CPU", 1) if ray.is_initialized() else available_cpus()
+    return int(max(1, min(2, cpus)))
 
 
 def agent_to_policy(agent_id, episode=None, **kwargs) -> str:
     """The policy mapping function: agent1 -> policy1, agent2 -> policy2."""
     return POLICY_OF_AGENT[agent_id]
+
+
+def to_shared_policy(agent_id, episode=None, **kwargs) -> str:
+    """The policy mapping function of the shared setup: every agent -> one policy."""
+    return SHARED_POLICY
 
 
 def flatten_observations(env=None, spaces=None, device=None):
@@ -61,7 +78,7 @@ def arena_ppo_config(
         PPOConfig()
         .environment(MultiAgentArena, env_config=dict(env_config or {}))
         .env_runners(
-            num_env_runners=s["num_env_runners"],
+            num_env_runners=s["num_env_runners"] or default_num_env_runners(),
             num_envs_per_env_runner=s["num_envs_per_env_runner"],
             env_to_module_connector=flatten_observations,
         )
@@ -72,6 +89,9 @@ def arena_ppo_config(
             num_epochs=s["num_epochs"],
         )
         .rl_module(model_config={"fcnet_hiddens": list(s["fcnet_hiddens"])})
+        # A crashing env (say, a bug in a student's change) should fail loudly, not
+        # be restarted again and again.
+        .fault_tolerance(restart_failed_env_runners=False)
         .debugging(seed=seed)
     )
     if multi_agent:
@@ -79,9 +99,7 @@ def arena_ppo_config(
             policies=set(POLICY_OF_AGENT.values()), policy_mapping_fn=agent_to_policy
         )
     else:
-        config = config.multi_agent(
-            policies={SHARED_POLICY}, policy_mapping_fn=lambda agent_id, episode, **kw: SHARED_POLICY
-        )
+        config = config.multi_agent(policies={SHARED_POLICY}, policy_mapping_fn=to_shared_policy)
     return config
 
 

@@ -73,8 +73,7 @@ def test_solution_notebook_runs_top_to_bottom_cleanly(path, tmp_path):
     client.execute(env=tool_env(NBGRADER_EXECUTION="validate"))
     errors, stderr = errors_and_stderr(nb)
     assert not errors, errors
-    noisy = [(i, t) for i, t in stderr if "warning" in t.lower() or "error" in t.lower() or t.count("\n") > 5]
-    assert not noisy, f"warnings or errors shown to students: {noisy}"
+    assert not stderr, f"warnings or logs shown to students: {stderr}"
     checks = grade_cells(nb)
     assert all("✔" in "".join(o.get("text", "") for o in c.outputs) for c in checks), "every self-check passes"
 
@@ -91,5 +90,5 @@ def test_nbgrader_validate_passes_on_solutions(path, tmp_path):
 def test_nbgrader_validate_fails_on_untouched_student_notebooks(path, tmp_path):
     # nbgrader validate exits 0 either way: read its verdict.
     result = nbgrader("validate", str(copy_to(tmp_path, path)), cwd=tmp_path)
-    assert "VALIDATION FAILED" in result.stdout, result.stdout
-    assert "NotImplementedError" in result.stdout
+    graded = len(grade_cells(read(path)))
+    assert f"VALIDATION FAILED ON {graded} CELL(S)" in result.stdout, result.stdout

@@ -14,7 +14,7 @@ from arena_lib.ray_setup import available_cpus
 from arena_lib.training import TrainingHistory, arena_ppo_config, plot_learning_curve, train
 
 # A budget that only proves the pipeline runs; bench/ measures learning.
-TINY = dict(num_envs_per_env_runner=4, train_batch_size_per_learner=400, minibatch_size=100, num_epochs=1)
+TINY = dict(num_env_runners=1, num_envs_per_env_runner=2, train_batch_size_per_learner=400, minibatch_size=100, num_epochs=1)
 
 
 def test_rllib_env_checker_accepts_the_arena():
@@ -130,8 +130,8 @@ def test_shared_policy_config_trains_one_module(ray_session):
     algo = arena_ppo_config(multi_agent=False, seed=3, **TINY).build_algo()
     try:
         runners = algo.train()["env_runners"]
-        assert set(runners["module_episode_returns_mean"]) == {"default_policy"}
-        policies = trained_policies(algo, policy_mapping_fn=lambda agent, episode: "default_policy")
+        assert set(runners["module_episode_returns_mean"]) == {"shared_policy"}
+        policies = trained_policies(algo, policy_mapping_fn=lambda agent, episode: "shared_policy")
         assert policies["agent1"].module is policies["agent2"].module
     finally:
         algo.stop()
