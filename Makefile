@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 lab: setup
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab notebooks/01_arena/01_rl_and_the_arena.ipynb
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
