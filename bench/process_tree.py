@@ -27,7 +27,7 @@ def tree_pss_bytes(root: psutil.Process) -> int:
 class PeakPSS:
     """Samples the PSS of a process tree in a background thread; ``peak`` in bytes."""
 
-    def __init__(self, pid: int, interval: float = 0.25):
+    def __init__(self, pid: int, interval: float = 1.0):
         self.root = psutil.Process(pid)
         self.interval = interval
         self.peak = 0

@@ -52,12 +52,12 @@ def child(name: str, seed: int, cap: float) -> None:
     while time.perf_counter() - started < cap:
         result = algo.train()
         iterations += 1
-        ret = result["env_runners"].get("episode_return_mean", float("nan"))
+        ret = float(result["env_runners"].get("episode_return_mean", float("nan")))
         if ret >= TARGET:
             break
     seconds = time.perf_counter() - started
-    steps = result["env_runners"]["num_env_steps_sampled_lifetime"]
-    print(json.dumps({"seconds": seconds, "reached": ret >= TARGET, "return": ret,
+    steps = float(result["env_runners"]["num_env_steps_sampled_lifetime"])
+    print(json.dumps({"seconds": seconds, "reached": bool(ret >= TARGET), "return": ret,
                       "iterations": iterations, "env_steps": steps}))
 
 
