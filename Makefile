@@ -30,7 +30,8 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/env_steps.py
-	$(BIN)/python bench/time_to_reward.py
+	$(BIN)/python bench/time_to_reward.py --cap 150
+	$(BIN)/python bench/notebook_series.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
