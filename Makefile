@@ -22,8 +22,12 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# The repository is the server root (nbgrader needs the course inside it); the
+# first notebook opens. Containers often run as root, which Jupyter refuses unless told.
 lab: setup
-	$(BIN)/jupyter lab notebooks/01_arena/01_rl_and_the_arena.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks/01_arena/01_rl_and_the_arena.ipynb \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
