@@ -10,7 +10,7 @@ TORCH_PIP_ARGS ?=
 TORCH_VERSION := 2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test bench clean notebooks
+.PHONY: setup lab test bench clean notebooks grade
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Grade one assignment for the class: make grade ASSIGNMENT=01_arena (see README.md).
+grade: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/grade $(ASSIGNMENT)
 
 # Regenerate the student notebooks (notebooks/) from the sources (solutions/).
 notebooks: setup

@@ -6,12 +6,21 @@ c.CourseDirectory.course_id = "hands-on-rllib"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 
-# RL cells run longer than nbgrader's default of 30 s per cell. Graded runs use
-# small budgets (the notebooks read NBGRADER_EXECUTION); 180 s is their ceiling,
-# and a cell that hangs (say, an endless loop) is interrupted after it.
-c.Execute.timeout = 180
+# Graded runs use small budgets (the notebooks read NBGRADER_EXECUTION): the
+# longest cell, starting Ray, takes about 10 s on a 2-core machine. A cell that
+# runs longer than 60 s (say, an endless loop) is interrupted and fails with
+# CellTimeoutError; the rest of the notebook is still graded.
+c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
 
 # Keep each student's output small in the gradebook and feedback.
 c.LimitOutput.max_lines = 200
+
+# Without JupyterHub: notebooks downloaded from an LMS, as zip files or loose files
+# in downloaded/<assignment>/archive/, named "<student>_<any numbers>_<notebook>",
+# e.g. "alice_4711_01_rl_and_the_arena.ipynb" (Canvas adds LATE_ for late work).
+# `nbgrader zip_collect <assignment>` puts them into submitted/<student>/<assignment>/.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>\d\d_\w+\.ipynb)$"
+)

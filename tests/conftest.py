@@ -1,9 +1,10 @@
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_session():
-    """One small Ray for the tests that train; shut down at the end."""
+    """One small Ray for a module of tests that train; shut down after it, so that
+    no Ray of the test process is running while notebooks and nbgrader start their own."""
     import ray
 
     from arena_lib import start_ray
