@@ -6,12 +6,19 @@ import logging
 import math
 import os
 import re
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
 # Ray's object store must be at least 75 MiB; the arena's batches are tiny, and a
 # Binder container has about 2 GB for JupyterLab, the kernel and all of Ray.
 OBJECT_STORE_BYTES = 100 * 1024**2
+
+
+# What a second notebook's Ray (raylet, GCS, env runners, learner) adds, measured
+# with bench/notebook_series.py; below this much free memory it would not fit.
+RAY_NEEDS_BYTES = 1024**3
 
 
 def available_cpus() -> int:
@@ -23,20 +30,120 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
-def _cgroup_cpu_quota() -> float | None:
-    v2 = Path("/sys/fs/cgroup/cpu.max")  # "max 100000" or "200000 100000"
-    v1_quota = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-    v1_period = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+def available_memory_bytes() -> int:
+    """Memory this process may still use: the smaller of the machine's free memory
+    and what its container's limit leaves (Binder's limit is 2 GB)."""
+    import psutil
+
+    free = psutil.virtual_memory().available
+    limit, used = _cgroup_memory()
+    return free if limit is None else max(0, min(free, limit - used))
+
+
+def _own_cgroup_dir(controller: str) -> Path:
+    """This process's cgroup folder: v2 if ``controller`` is empty, else v1's for it."""
+    root = Path("/sys/fs/cgroup")
     try:
-        if v2.exists():
-            quota, period = v2.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        if v1_quota.exists() and v1_period.exists():
-            quota = int(v1_quota.read_text())
-            return None if quota <= 0 else quota / int(v1_period.read_text())
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if (controller and controller in controllers.split(",")) or (not controller and controllers == ""):
+                base = root / controller if controller else root
+                own = base / path.lstrip("/")
+                return own if own.is_dir() else base
     except (OSError, ValueError):
+        pass
+    return root / controller if controller else root
+
+
+def _read_numbers(path: Path) -> list[str]:
+    return path.read_text().split()
+
+
+def _cgroup_cpu_quota() -> float | None:
+    try:
+        v2 = _own_cgroup_dir("") / "cpu.max"  # "max 100000" or "200000 100000"
+        if v2.exists():
+            quota, period = _read_numbers(v2)[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        v1 = _own_cgroup_dir("cpu")
+        if (v1 / "cpu.cfs_quota_us").exists():
+            quota = int(_read_numbers(v1 / "cpu.cfs_quota_us")[0])
+            return None if quota <= 0 else quota / int(_read_numbers(v1 / "cpu.cfs_period_us")[0])
+    except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _cgroup_memory() -> tuple[int | None, int]:
+    """(limit, usage) of this process's memory cgroup; limit None when unlimited.
+    Usage leaves out inactive file cache, which the kernel frees when needed."""
+    try:
+        v2 = _own_cgroup_dir("")
+        if (v2 / "memory.max").exists():
+            limit = _read_numbers(v2 / "memory.max")[0]
+            usage = int(_read_numbers(v2 / "memory.current")[0]) - _memory_stat(v2, "inactive_file")
+            return (None if limit == "max" else int(limit)), usage
+        v1 = _own_cgroup_dir("memory")
+        if (v1 / "memory.limit_in_bytes").exists():
+            limit = int(_read_numbers(v1 / "memory.limit_in_bytes")[0])
+            usage = int(_read_numbers(v1 / "memory.usage_in_bytes")[0]) - _memory_stat(v1, "total_inactive_file")
+            return (None if limit >= 2**60 else limit), usage
+    except (OSError, ValueError, IndexError):
+        pass
+    return None, 0
+
+
+def _memory_stat(folder: Path, key: str) -> int:
+    for line in (folder / "memory.stat").read_text().splitlines():
+        name, value = line.split()
+        if name == key:
+            return int(value)
+    return 0
+
+
+def object_store_directory(object_store_bytes: int) -> str | None:
+    """Where Ray keeps its object store: /dev/shm (Ray's default, None) if it has room,
+    else the temp folder. Docker's and Binder's /dev/shm is often only 64 MB; Ray
+    would then fall back by itself, with a long warning about performance that does
+    not matter for the arena's tiny batches."""
+    try:
+        room = shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return None  # no /dev/shm (macOS): Ray picks its own folder
+    return None if room >= object_store_bytes * 1.1 else tempfile.gettempdir()
+
+
+class NoRoomForRay(RuntimeError):
+    """Another Ray already runs here and a second one would not fit in memory."""
+
+
+def other_local_rays() -> list:
+    """This user's running Ray clusters on this machine (their GCS processes), after
+    giving one that is shutting down (a just-restarted kernel's) a few seconds."""
+    import psutil
+
+    uid = os.getuid()
+    found = []
+    for process in psutil.process_iter(["name", "uids"]):
+        if process.info["name"] == "gcs_server" and process.info["uids"] and process.info["uids"].real == uid:
+            found.append(process)
+    _, alive = psutil.wait_procs(found, timeout=5)
+    return alive
+
+
+def check_room_for_ray() -> None:
+    """Refuse, with what to do, to start a second Ray that would not fit in memory."""
+    others = other_local_rays()
+    free = available_memory_bytes()
+    if others and free < RAY_NEEDS_BYTES:
+        raise NoRoomForRay(
+            f"Another Ray is already running on this machine (process {others[0].pid}), most likely "
+            f"started by another open notebook, and only {free / 1e9:.1f} GB of memory is left: not "
+            f"enough for a second one (about {RAY_NEEDS_BYTES / 1e9:.1f} GB). Shut down the other "
+            "notebook's kernel (in that notebook: Kernel > Shut Down Kernel, or the 'Running "
+            "Terminals and Kernels' tab on the left), then run this cell again. If you started "
+            "that Ray yourself with `ray start`, set RAY_ADDRESS=auto to use it instead."
+        )
 
 
 def quiet_rllib_logs() -> None:
@@ -68,7 +175,9 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
 
     Calling it again does nothing (no "called ray.init twice" error). If the
     environment variable ``RAY_ADDRESS`` is set, it connects to that running
-    cluster instead of starting one on this machine.
+    cluster instead of starting one on this machine. If another notebook's Ray
+    already runs here and a second one would not fit in memory (as on Binder's
+    2 GB), it raises :class:`NoRoomForRay`, which says what to do.
     """
     import ray
 
@@ -78,9 +187,11 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
         if os.environ.get("RAY_ADDRESS"):
             ray.init(address=os.environ["RAY_ADDRESS"], logging_level=logging.ERROR)
         else:
+            check_room_for_ray()
             ray.init(
                 num_cpus=num_cpus or available_cpus(),
                 object_store_memory=object_store_bytes,
+                _plasma_directory=object_store_directory(object_store_bytes),
                 include_dashboard=False,
                 logging_level=logging.ERROR,
             )

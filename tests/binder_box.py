@@ -1,0 +1,134 @@
+"""A Binder-sized box for the tests: a cgroup with 2 GB of memory and 1 CPU, and a
+64 MB /dev/shm (as in Docker), where this machine allows it (root, cgroups).
+
+Elsewhere the box falls back to one CPU by affinity and a measured peak PSS of
+the whole process tree, which the tests then compare with the 2 GB.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from process_tree import PeakPSS  # noqa: E402
+
+BINDER_MEMORY = 2 * 1024**3
+BINDER_SHM = "64m"
+CGROUP = Path("/sys/fs/cgroup")
+
+
+@dataclass
+class BoxRun:
+    result: subprocess.CompletedProcess
+    peak_bytes: int  # the cgroup's peak, or the tree's peak PSS without a cgroup
+    oom_kills: int
+
+
+class Box:
+    """Runs each command in a fresh cgroup (v2 or v1) of ``memory`` bytes and one CPU."""
+
+    def __init__(self, memory: int = BINDER_MEMORY):
+        self.memory = memory
+        probe = self._make_cgroup()
+        self.limited = probe is not None
+        _remove(probe or [])
+        self.small_shm = self.limited and _can_unshare_mounts()
+
+    def describe(self) -> str:
+        if not self.limited:
+            return "1 CPU by affinity; memory measured as peak PSS (no cgroup here)"
+        shm = f", /dev/shm {BINDER_SHM}" if self.small_shm else ""
+        return f"a cgroup of {self.memory / 1024**3:.0f} GiB and 1 CPU{shm}"
+
+    def run(self, command: list[str], timeout: float, **kwargs) -> BoxRun:
+        """Run ``command`` in a new box; its peak memory covers its whole process tree."""
+        folders = self._make_cgroup() if self.limited else None
+        if self.small_shm:  # a private /dev/shm of Docker's default size, for this command only
+            command = ["unshare", "-m", "sh", "-c",
+                       f'mount -t tmpfs -o size={BINDER_SHM} tmpfs /dev/shm && exec "$@"', "sh", *command]
+        process = subprocess.Popen(command, preexec_fn=lambda: _enter(folders), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, **kwargs)
+        try:
+            with PeakPSS(process.pid, interval=0.5) as pss:
+                out, err = process.communicate(timeout=timeout)
+            result = subprocess.CompletedProcess(command, process.returncode, out, err)
+            if not folders:
+                return BoxRun(result, pss.peak, 0)
+            return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]))
+        finally:
+            process.kill()
+            _remove(folders or [])
+
+    def _make_cgroup(self) -> list[Path] | None:
+        name = f"binder-test-{uuid.uuid4().hex[:8]}"
+        try:
+            if (CGROUP / "cgroup.controllers").exists():  # v2
+                folder = CGROUP / name
+                folder.mkdir()
+                (folder / "memory.max").write_text(str(self.memory))
+                (folder / "cpu.max").write_text("100000 100000")
+                return [folder]
+            memory, cpu = CGROUP / "memory" / name, CGROUP / "cpu" / name
+            memory.mkdir()
+            cpu.mkdir()
+            (memory / "memory.limit_in_bytes").write_text(str(self.memory))
+            (cpu / "cpu.cfs_period_us").write_text("100000")
+            (cpu / "cpu.cfs_quota_us").write_text("100000")
+            return [memory, cpu]
+        except OSError:
+            return None
+
+
+def _enter(folders: list[Path] | None) -> None:  # in the child, before exec
+    if folders:
+        for folder in folders:
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+    else:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def _cgroup_peak(folder: Path) -> int:
+    for name in ("memory.peak", "memory.max_usage_in_bytes"):
+        if (folder / name).exists():
+            return int((folder / name).read_text())
+    raise RuntimeError(f"no peak memory file in {folder}")
+
+
+def _oom_kills(folder: Path) -> int:
+    """Processes the kernel killed in the box for want of memory."""
+    for name in ("memory.events", "memory.oom_control"):
+        if (folder / name).exists():
+            return int(dict(line.split() for line in (folder / name).read_text().splitlines()).get("oom_kill", 0))
+    return 0
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        for pid in (folder / "cgroup.procs").read_text().split() if (folder / "cgroup.procs").exists() else []:
+            try:  # a test's leftovers, such as Ray agents of a killed process
+                os.kill(int(pid), 9)
+            except ProcessLookupError:
+                pass
+        for _ in range(100):  # the box's processes may take a moment to leave
+            try:
+                folder.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.2)
+
+
+def _can_unshare_mounts() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /dev/shm"],
+                           capture_output=True)
+    return probe.returncode == 0

@@ -1,0 +1,158 @@
+"""Binder: every notebook in 2 GB and 1 CPU with JupyterLab beside it, one Ray at a
+time, and an environment.yml that installs what the notebooks import."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+import yaml
+
+from binder_box import BINDER_MEMORY, Box
+from notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, read, tool_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def box():
+    return Box()
+
+
+def student_env():
+    env = tool_env()
+    env.pop("NBGRADER_EXECUTION", None)  # the full training budget, as a student runs it
+    return env
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
+    output = tmp_path / path.name
+    run = box.run([sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(path), str(output)],
+                  timeout=1200, cwd=tmp_path, env=student_env())
+    with capsys.disabled():
+        print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab, in {box.describe()}")
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
+    assert run.oom_kills == 0, "a process was killed for want of memory"
+    assert run.peak_bytes < BINDER_MEMORY
+    nb = read(output)
+    errors, stderr = errors_and_stderr(nb)
+    assert not errors, errors
+    assert not stderr, f"warnings or logs shown to students: {stderr}"
+    assert all("✔" in "".join(o.get("text", "") for o in c.outputs) for c in grade_cells(nb)), "every self-check passes"
+
+
+SECOND_NOTEBOOK = textwrap.dedent("""
+    import subprocess, sys
+    from arena_lib import start_ray
+    from arena_lib.ray_setup import OBJECT_STORE_BYTES, NoRoomForRay, available_cpus, object_store_directory
+
+    print("cpus:", available_cpus(), "object store in:", object_store_directory(OBJECT_STORE_BYTES))
+
+    first = subprocess.Popen([sys.executable, "-c", '''
+    import sys
+    from arena_lib import start_ray
+    from arena_lib.training import arena_ppo_config
+    start_ray()
+    algo = arena_ppo_config(seed=1).build_algo()
+    algo.train()
+    print("trained", flush=True)
+    sys.stdin.readline()  # until the second notebook is done
+    '''], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert first.stdout.readline().strip() == "trained"
+    try:
+        start_ray()
+    except NoRoomForRay as error:
+        print(error)
+    else:
+        print("started a second Ray")
+    finally:
+        first.communicate("done\n", timeout=60)
+""")
+
+
+def test_a_second_notebook_gets_a_clear_message_instead_of_a_second_ray(box, tmp_path):
+    if not box.limited:
+        pytest.skip("needs a 2 GB cgroup: on a machine with room, a second Ray is allowed")
+    run = box.run([sys.executable, "-c", SECOND_NOTEBOOK], timeout=300, cwd=tmp_path, env=student_env())
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
+    out = run.result.stdout
+    assert "cpus: 1 " in out, out  # from the cgroup's CPU quota, though the machine has more
+    if box.small_shm:
+        assert f"object store in: {tempfile.gettempdir()}" in out, out  # /dev/shm is too small
+    assert "Another Ray is already running" in out and "Shut down the other notebook's kernel" in out, out
+    assert run.oom_kills == 0 and run.peak_bytes < BINDER_MEMORY
+
+
+def notebook_imports() -> set[str]:
+    """Top-level modules the course notebooks import."""
+    modules = set()
+    for path in sorted(ROOT.glob("notebooks/*/*.ipynb")) + SOLUTIONS:
+        for cell in read(path).cells:
+            if cell.cell_type != "code":
+                continue
+            code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.Import):
+                    modules.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    modules.add(node.module.split(".")[0])
+    return modules
+
+
+def binder_install_steps() -> tuple[str, list[str]]:
+    """environment.yml's Python version and pip requirements."""
+    spec = yaml.safe_load((ROOT / "environment.yml").read_text())
+    python = next(d.split("=", 1)[1] for d in spec["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+    return python, pip
+
+
+def test_environment_yml_pins_python_and_a_cpu_torch():
+    python, pip = binder_install_steps()
+    assert python == "3.11", "nbgrader 0.9.6 needs Python >= 3.11; repo2docker's default is 3.10"
+    assert any(line.startswith("--extra-index-url https://download.pytorch.org/whl/cpu") for line in pip)
+    assert "torch==2.13.0" in pip
+    assert "pip install --no-cache-dir -e \".[course]\"" in (ROOT / "postBuild").read_text()
+
+
+def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
+    """What repo2docker does, in a fresh venv: environment.yml's pip part, then postBuild."""
+    _, pip = binder_install_steps()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    # The CPU index is not reachable from every machine (this one takes torch from a
+    # local wheel); pip's own index settings decide where torch comes from.
+    requirements = [line for line in pip if not line.startswith("--extra-index-url")]
+    done = subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(["bash", "postBuild"], cwd=ROOT, env=dict(os.environ, PATH=path), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    modules = sorted(notebook_imports())
+    assert {"arena_lib", "ray", "torch", "numpy"} <= set(modules)
+    imported = subprocess.run([python, "-c", f"import {', '.join(modules)}; import ipywidgets, jupyterlab, nbgrader"],
+                              capture_output=True, text=True, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    torch_build = subprocess.run([python, "-c", "import torch; print(torch.version.cuda)"],
+                                 capture_output=True, text=True)
+    assert torch_build.stdout.strip() == "None", "a CUDA build of torch: several GB, too big for Binder"
+    # Students see the course, not the instructor's formgrader; they keep Validate.
+    jupyter = str(venv / "bin" / "jupyter")
+    lab = subprocess.run([jupyter, "labextension", "list"], capture_output=True, text=True)
+    listing = lab.stdout + lab.stderr
+    for plugin in ("formgrader", "create-assignment", "course-list", "assignment-list"):
+        assert f"@jupyter/nbgrader:{plugin}" in listing.split("Disabled extensions:")[-1], listing
+    assert "@jupyter/nbgrader:validate-assignment" not in listing
+    server = subprocess.run([jupyter, "server", "extension", "list"], capture_output=True, text=True)
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", server.stdout + server.stderr)  # no colours
+    for extension in ("formgrader", "course_list", "assignment_list"):
+        assert f"nbgrader.server_extensions.{extension} disabled" in listing, listing
+    assert "nbgrader.server_extensions.validate_assignment enabled" in listing, listing
