@@ -10,7 +10,7 @@ TORCH_PIP_ARGS ?=
 TORCH_VERSION := 2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test bench clean notebooks grade
+.PHONY: setup lab test bench clean notebooks grade chromium
 
 setup: $(VENV)/.installed
 
@@ -29,8 +29,17 @@ lab: setup
 		--LabApp.default_url=/lab/tree/notebooks/01_arena/01_rl_and_the_arena.ipynb \
 		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser test drives Debian's Chromium (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "tests/test_browser.py needs Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
+		fi; }
 
 bench: setup
 	$(BIN)/python bench/env_steps.py
