@@ -47,9 +47,10 @@ def episode_player(episode, fps: int = 5):
     frames = _frames_of(episode)
     captions = _captions_of(episode, len(frames))
     pngs = [_png_bytes(frame) for frame in frames]
-    image = widgets.Image(value=pngs[0], format="png")
+    # A fixed width keeps the board and its controls on one screen.
+    image = widgets.Image(value=pngs[0], format="png", layout=widgets.Layout(width="360px"))
     caption = widgets.Label(value=captions[0])
-    play = widgets.Play(min=0, max=len(frames) - 1, interval=int(1000 / fps), description="play")
+    play = widgets.Play(min=0, max=len(frames) - 1, interval=int(1000 / fps))
     slider = widgets.IntSlider(min=0, max=len(frames) - 1, description="step")
     widgets.jslink((play, "value"), (slider, "value"))
 
