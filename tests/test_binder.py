@@ -156,3 +156,11 @@ def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
     for extension in ("formgrader", "course_list", "assignment_list"):
         assert f"nbgrader.server_extensions.{extension} disabled" in listing, listing
     assert "nbgrader.server_extensions.validate_assignment enabled" in listing, listing
+
+
+def test_readme_badge_opens_jupyterlab_on_the_first_notebook():
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\(https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/main\?urlpath=lab/tree/([\w./-]+)\)", readme)
+    assert links, "README.md has no Binder badge that opens JupyterLab on a notebook"
+    first_notebook = min(ROOT.glob("notebooks/*/*.ipynb"))
+    assert {ROOT / link for link in links} == {first_notebook}
