@@ -73,7 +73,7 @@ SECOND_NOTEBOOK = textwrap.dedent("""
     else:
         print("started a second Ray")
     finally:
-        first.communicate("done\n", timeout=60)
+        first.communicate("", timeout=60)  # stdin closes: the first one ends
 """)
 
 
