@@ -133,7 +133,9 @@ def other_local_rays() -> list:
 
 def check_room_for_ray() -> None:
     """Refuse, with what to do, to start a second Ray that would not fit in memory."""
-    others = other_local_rays()
+    if available_memory_bytes() >= RAY_NEEDS_BYTES:
+        return  # room enough: no need to look for other Rays
+    others = other_local_rays()  # waits for one that is shutting down, so measure after it
     free = available_memory_bytes()
     if others and free < RAY_NEEDS_BYTES:
         raise NoRoomForRay(

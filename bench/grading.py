@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,16 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
-from notebook_tools import ASSIGNMENTS, make_course, tool_env  # noqa: E402
+from notebook_tools import ASSIGNMENTS, make_course, nbgrader, tool_env  # noqa: E402
 from process_tree import run_measured  # noqa: E402
 from submissions import Submission  # noqa: E402
 
 
-def nbgrader(*args: str, cwd: Path, measured: bool = False):
-    command = [sys.executable, "-m", "nbgrader", *args]
-    if measured:
-        return run_measured(command, timeout=3600, cwd=cwd, env=tool_env())
-    subprocess.run(command, cwd=cwd, env=tool_env(), check=True, capture_output=True)
+def autograde_measured(assignment: str, course: Path):
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment]
+    return run_measured(command, timeout=3600, cwd=course, env=tool_env())
 
 
 def main() -> None:
@@ -44,7 +41,7 @@ def main() -> None:
             submission = Submission(assignment).solve()
             for number in range(args.students):
                 submission.write(course / "submitted" / f"student{number:03}" / assignment / submission.filename)
-            result, peak, seconds = nbgrader("autograde", assignment, cwd=course, measured=True)
+            result, peak, seconds = autograde_measured(assignment, course)
             total += seconds
             verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
             print(f"{assignment:<20} {args.students:>8} {seconds:>8.1f} {seconds / args.students:>9.1f} "

@@ -7,41 +7,26 @@ the measured memory holds the server, the kernel and all of Ray.
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from jupyterlab_server import free_port, lab_command, wait_until_up
 
 
 def start_jupyterlab(folder: Path) -> subprocess.Popen:
     port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}"]
-    if os.getuid() == 0:
-        command.append("--allow-root")
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("JupyterLab did not start within 120 s")
+    server = subprocess.Popen(lab_command(folder, port, token), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(server, f"http://127.0.0.1:{port}", token, timeout=120)
+    except RuntimeError:
+        server.kill()
+        raise
+    return server
 
 
 def main() -> None:

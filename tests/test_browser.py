@@ -8,20 +8,17 @@ the test drives /usr/bin/chromium). Screenshots go to test-artifacts/browser/.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from jupyterlab_server import free_port, lab_command, wait_until_up
 from notebook_tools import ROOT, read, tool_env
 
 STUDENT_NOTEBOOK = ROOT / "notebooks" / "01_arena" / "01_rl_and_the_arena.ipynb"
@@ -94,26 +91,11 @@ def require_browser_tools():
         pytest.fail(message)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for_server(process, url: str, token: str, log: Path):
-    request = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"JupyterLab exited with code {process.returncode}:\n{log.read_text()[-5000:]}")
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    pytest.fail(f"JupyterLab did not answer {url}/api/status in {SERVER_START_TIMEOUT} s:\n{log.read_text()[-5000:]}")
+    try:
+        wait_until_up(process, url, token, SERVER_START_TIMEOUT)
+    except RuntimeError as error:
+        pytest.fail(f"{error}:\n{log.read_text()[-5000:]}")
 
 
 def stop_server(process):
@@ -153,12 +135,7 @@ def lab(tmp_path_factory):
         (folder / "settings" / name).write_text(json.dumps(settings))
 
     port, token = free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-    ]
-    if os.getuid() == 0:
-        command.append("--allow-root")
+    command = lab_command(root, port, token)
     env = tool_env(
         # The notebooks' short graded training budget (2 iterations) keeps this test fast.
         NBGRADER_EXECUTION="browser-test",
