@@ -321,9 +321,11 @@ def screenshot_notebook(page, panel, path: Path):
         page.screenshot(path=path, full_page=True)
 
 
-def check_episode_player(page, panel, cell_index: int, screenshot: Path):
+def check_episode_player(page, panel, cell_index: int, screenshot: Path, agents_move: bool):
     """The player (Play button, step slider, caption, frame) renders, and Play shows later
-    frames: the browser moves the slider, the kernel answers with the frame and its caption."""
+    steps: the browser moves the slider, the kernel answers with the caption and, when the
+    agents move (``agents_move``), a different frame. A PNG equal to the one shown is not
+    sent again, so a still board keeps its frame."""
     from playwright.sync_api import expect
 
     player = cell(panel, cell_index).locator(".jp-OutputArea-output .widget-vbox").filter(
@@ -341,9 +343,10 @@ def check_episode_player(page, panel, cell_index: int, screenshot: Path):
     first_frame = frame.get_attribute("src")
 
     play_button.click()
-    expect(frame).not_to_have_attribute("src", first_frame, timeout=WIDGET_TIMEOUT)
     expect(caption).to_have_text(LATER_STEP, timeout=WIDGET_TIMEOUT)
     expect(slider.locator(".widget-readout")).not_to_have_text("0", timeout=WIDGET_TIMEOUT)
+    if agents_move:
+        expect(frame).not_to_have_attribute("src", first_frame, timeout=WIDGET_TIMEOUT)
     # The frame is drawn at full output width, taller than a laptop window: show all of it.
     with restored_window(page):
         set_window_height(page, panel, int(player.bounding_box()["height"]) + 40)
@@ -392,7 +395,7 @@ def test_student_notebook_stops_at_the_first_exercise(page, lab, artifacts, reco
     assert stderr_outputs(rendered, start=player_cell) == [], "errors or stderr output below the exercise"
 
     player_png = artifacts / "01_rl_and_the_arena-player.png"
-    check_episode_player(page, panel, player_cell, player_png)
+    check_episode_player(page, panel, player_cell, player_png, agents_move=True)  # random agents
     notebook_png = artifacts / "01_rl_and_the_arena.png"
     screenshot_notebook(page, panel, notebook_png)
     report_screenshots(record_property, capsys, notebook_png, player_png)
@@ -420,5 +423,7 @@ def test_solution_notebook_trains_and_plays_without_errors(page, lab, artifacts,
     notebook_png = artifacts / "04_evaluate_save_restore.png"
     screenshot_notebook(page, panel, notebook_png)
     player_png = artifacts / "04_evaluate_save_restore-player.png"
-    check_episode_player(page, panel, first_code_cell(path, "episode_player("), player_png)
+    # Two PPO iterations leave greedy agents that may walk into a wall and stay there from the
+    # first step (it happened in CI): the frame may never change, the caption always does.
+    check_episode_player(page, panel, first_code_cell(path, "episode_player("), player_png, agents_move=False)
     report_screenshots(record_property, capsys, notebook_png, player_png)
