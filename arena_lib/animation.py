@@ -50,8 +50,9 @@ def episode_player(episode, fps: int = 5):
     # A fixed width keeps the board and its controls on one screen.
     image = widgets.Image(value=pngs[0], format="png", layout=widgets.Layout(width="360px"))
     caption = widgets.Label(value=captions[0])
-    play = widgets.Play(min=0, max=len(frames) - 1, interval=int(1000 / fps))
-    slider = widgets.IntSlider(min=0, max=len(frames) - 1, description="step")
+    # Without a tooltip, ipywidgets 8 shows the word "null" on hover.
+    play = widgets.Play(min=0, max=len(frames) - 1, interval=int(1000 / fps), tooltip="play the episode")
+    slider = widgets.IntSlider(min=0, max=len(frames) - 1, description="step", tooltip="drag to any step")
     widgets.jslink((play, "value"), (slider, "value"))
 
     def show(change):

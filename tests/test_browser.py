@@ -340,6 +340,7 @@ def check_episode_player(page, panel, cell_index: int, screenshot: Path, agents_
         expect(part).to_be_visible(timeout=WIDGET_TIMEOUT)
     expect(frame).to_have_attribute("src", re.compile("."), timeout=WIDGET_TIMEOUT)
     expect(caption).to_have_text(re.compile(r"^step 0\b"))
+    expect(player.locator('[title="null"], [title="undefined"]')).to_have_count(0)  # no empty tooltips
     first_frame = frame.get_attribute("src")
 
     play_button.click()
