@@ -10,9 +10,9 @@ TORCH_PIP_ARGS ?=
 TORCH_VERSION := 2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test bench clean notebooks grade chromium
+.PHONY: setup lab test bench clean notebooks grade chromium sandbox
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed sandbox
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in [(3, 11), (3, 12)], "Python 3.11 or 3.12 is needed, this is " + sys.version'
@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m arena_grading install-kernel
 	touch $@
 
 # The repository is the server root (nbgrader needs the course inside it); the
@@ -39,6 +40,15 @@ chromium:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else \
 			echo "tests/test_browser.py needs Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
+		fi; }
+
+# Grading runs each student's kernel in bubblewrap (arena_grading/sandbox.py).
+sandbox:
+	@command -v bwrap >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+		else \
+			echo "grading needs bubblewrap (bwrap): sudo apt-get install bubblewrap"; \
 		fi; }
 
 bench: setup

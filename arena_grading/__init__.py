@@ -1,0 +1,13 @@
+"""Instructor tooling for grading the course with nbgrader, in a sandbox.
+
+Students never import this package. ``nbgrader_config.py`` plugs its parts into
+nbgrader; ``scripts/grade`` is the command line over it:
+
+- ``sandbox``: the kernelspec command that runs a student's kernel in bubblewrap;
+- ``execute``: nbgrader's Execute step, with that kernel and per-kernel sockets;
+- ``judge``: hidden tests report the student's answers, and this process (not
+  the student's kernel) compares them with the reference solution's answers;
+- ``feedback``: feedback without the hidden tests' code.
+"""
+
+KERNEL_NAME = "arena-grading"

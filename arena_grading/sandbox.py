@@ -1,0 +1,313 @@
+"""The grading sandbox: a notebook kernel that sees only what it needs.
+
+``nbgrader autograde`` starts the kernel that runs a student's notebook through
+the ``arena-grading`` kernelspec, whose command is this module. It runs the real
+ipykernel inside bubblewrap (Debian's ``bubblewrap``) with:
+
+- a file system of its own: the operating system and the Python environment
+  read-only, the student's working folder read-only, a private ``/tmp`` and
+  ``/dev/shm``; nothing else of the course (gradebook, ``solutions/``, other
+  students' folders) and nothing of the instructor's home exists in it;
+- no network (its own network namespace: loopback only, so Ray still starts),
+  its own process and IPC namespaces, a new session;
+- an unprivileged user (``nobody``) when grading runs as root, so the kernel
+  cannot write the host's root-owned files such as ``/proc/sys``;
+- a cgroup (v2 or v1) with a memory limit and a process limit;
+- a clean environment: only variables from ``KEPT_VARIABLES``, so no token of
+  the instructor's and no ``RAY_ADDRESS`` of a grading cluster leaks in.
+
+Jupyter talks to the kernel over Unix sockets (``ipc`` transport) in a folder
+made for this one kernel (see ``arena_grading.execute``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_PREFIX = "arena-grading-"
+# What the kernel may inherit from nbgrader's environment (names or prefixes*). Not JPY_PARENT_PID:
+# the kernel cannot see its parent across the process namespace (--die-with-parent ties them).
+KEPT_VARIABLES = ("PATH", "LANG", "LC_*", "TZ", "TERM", "NBGRADER_EXECUTION", "OPENBLAS_*",
+                  "OMP_NUM_THREADS", "MKL_*", "PYTHONHASHSEED", "PYDEVD_DISABLE_FILE_VALIDATION", "MPLBACKEND")
+# Mounted before the course's folders; nothing is made inside them.
+MOUNTED_TOPS = (Path("/usr"), Path("/etc"), Path("/sys"), Path("/proc"), Path("/dev"))
+# Files of /etc a kernel has no business reading.
+SECRET_ETC_FILES = ("shadow", "shadow-", "gshadow", "gshadow-", "sudoers")
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot start here; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 2 * 1024**3
+    processes: int = 512  # threads count too; a kernel training with Ray runs about 210
+    shm_bytes: int = 512 * 1024**2
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> "Limits":
+        defaults = cls()
+        return cls(
+            memory_bytes=parse_size(environ.get("ARENA_SANDBOX_MEMORY", str(defaults.memory_bytes))),
+            processes=int(environ.get("ARENA_SANDBOX_PROCESSES", defaults.processes)),
+            shm_bytes=parse_size(environ.get("ARENA_SANDBOX_SHM", str(defaults.shm_bytes))),
+        )
+
+    def as_environment(self) -> dict:
+        return {"ARENA_SANDBOX_MEMORY": str(self.memory_bytes), "ARENA_SANDBOX_PROCESSES": str(self.processes),
+                "ARENA_SANDBOX_SHM": str(self.shm_bytes)}
+
+
+def parse_size(text: str) -> int:
+    """'2G', '512M', '1500000000' -> bytes."""
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    text = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r}; write bytes or a number with K, M or G, e.g. '2G'") from None
+
+
+def sandbox_user() -> tuple[int, int] | None:
+    """The (uid, gid) the kernel runs as: ``nobody`` when grading runs as root, else None (this user)."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("ARENA_SANDBOX_USER", "nobody")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise SandboxUnavailable(f"no user {name!r} to run student kernels as; create it or set "
+                                 "ARENA_SANDBOX_USER to an unprivileged user") from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def python_paths() -> list[Path]:
+    """What the kernel's Python needs to read: the interpreter, the environment, arena_lib."""
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    spec = importlib.util.find_spec("arena_lib")
+    if spec and spec.submodule_search_locations:  # an editable install points into a checkout
+        paths.update(Path(p) for p in spec.submodule_search_locations)
+    return sorted({p.resolve() for p in paths} | paths)
+
+
+def bwrap_command(command: list[str], working_folder: Path, kernel_folder: Path, limits: Limits,
+                  environ=os.environ) -> list[str]:
+    """The bubblewrap command line that runs ``command`` in the sandbox."""
+    bwrap = os.environ.get("ARENA_BWRAP") or shutil.which("bwrap")  # ARENA_BWRAP: a bwrap elsewhere
+    if bwrap is None or not os.access(bwrap, os.X_OK):
+        raise SandboxUnavailable(f"bubblewrap is not installed ({bwrap or 'no bwrap on PATH'}): "
+                                 "sudo apt-get install bubblewrap (or your system's package of that name)")
+    user = sandbox_user()
+    if user:
+        # As root: no user namespace (it would map the kernel back to root); setpriv gives up
+        # root and every capability inside, after bubblewrap has made the mounts.
+        args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+        command = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups",
+                   "--inh-caps=-all", "--bounding-set=-all", "--", *command]
+    else:
+        args = [bwrap, "--unshare-all", "--cap-drop", "ALL"]
+    args += ["--die-with-parent", "--new-session"]
+    # The operating system, read-only; /bin, /lib... are links into /usr on current systems.
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind", "/etc", "/etc"]
+    for name in SECRET_ETC_FILES:
+        if (Path("/etc") / name).exists():
+            args += ["--ro-bind", "/dev/null", f"/etc/{name}"]
+    # /sys read-only: Ray and psutil read the cgroup's limits there.
+    args += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.shm_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
+    readable, writable = [*python_paths(), working_folder], [kernel_folder]
+    args += ["--perms", "1777", "--tmpfs", "/tmp"]
+    # bubblewrap makes missing parent folders private to root; the kernel's user must pass through.
+    made = set()
+    for path in readable + writable:
+        for parent in reversed(path.parents[:-1]):
+            if parent not in made and not any(parent.is_relative_to(top) for top in MOUNTED_TOPS):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+    for path in readable:
+        args += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    args += ["--chdir", str(working_folder)]
+    args += ["--clearenv"]
+    for name, value in kept_environment(environ).items():
+        args += ["--setenv", name, value]
+    args += ["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
+    return args + ["--", *command]
+
+
+def kept_environment(environ) -> dict:
+    kept = {}
+    for name, value in environ.items():
+        for pattern in KEPT_VARIABLES:
+            if name == pattern or (pattern.endswith("*") and name.startswith(pattern[:-1])):
+                kept[name] = value
+    return kept
+
+
+class Cgroup:
+    """A cgroup (v2, or v1's memory and pids hierarchies) with a memory and a process limit."""
+
+    def __init__(self, limits: Limits):
+        self.name = f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+        self.folders = [CGROUP_ROOT / self.name] if self.v2 else [
+            CGROUP_ROOT / "memory" / self.name, CGROUP_ROOT / "pids" / self.name]
+        sweep_stale_cgroups()
+        try:
+            for folder in self.folders:
+                folder.mkdir()
+            memory, pids = (self.folders[0], self.folders[0]) if self.v2 else self.folders
+            (memory / ("memory.max" if self.v2 else "memory.limit_in_bytes")).write_text(str(limits.memory_bytes))
+            if self.v2 and (memory / "memory.swap.max").exists():
+                (memory / "memory.swap.max").write_text("0")
+            (pids / "pids.max").write_text(str(limits.processes))
+        except OSError as error:
+            self.remove()
+            raise SandboxUnavailable(
+                f"cannot make a cgroup for the memory and process limits ({error}). Grade as root, or "
+                "in a cgroup v2 subtree delegated to you with the memory and pids controllers enabled"
+            ) from None
+
+    def enter(self) -> None:
+        """Move the calling process into the cgroup (children follow)."""
+        for folder in self.folders:
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def peak_bytes(self) -> int:
+        name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.folders[0] / name).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def oom_killed(self) -> bool:
+        try:
+            if self.v2:
+                events = (self.folders[0] / "memory.events").read_text()
+                return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in events.splitlines())
+            control = (self.folders[0] / "memory.oom_control").read_text()
+            return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in control.splitlines())
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def remove(self) -> None:
+        for folder in self.folders:
+            _kill_and_remove(folder)
+
+
+def _kill_and_remove(folder: Path) -> None:
+    try:
+        for pid in (folder / "cgroup.procs").read_text().split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        folder.rmdir()
+    except OSError:
+        pass  # busy a moment longer, or gone: the next sandbox sweeps it
+
+
+def sweep_stale_cgroups() -> None:
+    """Remove empty cgroups left by kernels that were killed (SIGKILL leaves no time to clean up)."""
+    for parent in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"):
+        for folder in parent.glob(f"{CGROUP_PREFIX}*") if parent.is_dir() else ():
+            try:
+                if not (folder / "cgroup.procs").read_text().strip():
+                    folder.rmdir()
+            except OSError:
+                pass
+
+
+def check() -> str:
+    """Start a tiny sandbox as a kernel would; raise SandboxUnavailable with the fix, or say what it is."""
+    limits = Limits.from_environment()
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"arena-sandbox-check-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(mode=0o755)
+    try:
+        user = sandbox_user()
+        # Only loopback in the kernel's network namespace (no packet is sent to find out).
+        probe = "import socket; print('ok' if [n for _, n in socket.if_nameindex()] == ['lo'] else 'network')"
+        result = run_sandboxed([sys.executable, "-I", "-c", probe], folder, folder, limits,
+                               capture_output=True, text=True, timeout=60)
+        if result.returncode != 0 or result.stdout.strip() != "ok":
+            raise SandboxUnavailable(
+                "bubblewrap could not start a sandbox here:\n" + (result.stderr or result.stdout).strip()
+                + "\nIt needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 on "
+                "Debian; user.max_user_namespaces > 0) or a setuid bwrap.")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    who = "as nobody" if user else "as this user"
+    return (f"sandbox ok: bubblewrap, no network, {who}, memory {limits.memory_bytes / 1024**3:.1f} GiB, "
+            f"{limits.processes} processes, /dev/shm {limits.shm_bytes // 1024**2} MiB")
+
+
+def run_sandboxed(command, working_folder: Path, kernel_folder: Path, limits: Limits, **kwargs):
+    """Run ``command`` in a sandbox and a fresh cgroup; return the CompletedProcess."""
+    cgroup = Cgroup(limits)
+    try:
+        args = bwrap_command(command, working_folder, kernel_folder, limits)
+        return subprocess.run(args, preexec_fn=cgroup.enter, **kwargs)
+    finally:
+        cgroup.remove()
+
+
+def main(argv: list[str]) -> int:
+    """Kernelspec entry point: ``python -I -m arena_grading.sandbox -f CONNECTION_FILE [kernel args]``."""
+    if len(argv) < 2 or argv[0] != "-f":
+        print("usage: python -I -m arena_grading.sandbox -f CONNECTION_FILE [ipykernel arguments]", file=sys.stderr)
+        return 2
+    connection_file = Path(argv[1]).resolve()
+    kernel_folder = connection_file.parent  # made for this kernel alone by arena_grading.execute
+    limits = Limits.from_environment()
+    user = sandbox_user()
+    if user:  # the kernel (nobody) must read its connection file and make its sockets
+        os.chown(kernel_folder, *user)
+        os.chown(connection_file, *user)
+    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file), *argv[2:]]
+    cgroup = Cgroup(limits)
+    # Pass Jupyter's signals on to bubblewrap: when it ends, so does everything in the sandbox.
+    # (Interrupts come as messages: see kernelspec.py.)
+    child = None
+
+    def forward(signum, _frame):
+        if child is not None:
+            child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    try:
+        args = bwrap_command(command, Path.cwd(), kernel_folder, limits)
+        # The kernel's stdout only prints a banner; cells' output travels over its sockets.
+        child = subprocess.Popen(args, preexec_fn=cgroup.enter, stdout=subprocess.DEVNULL)
+        code = child.wait()
+        if cgroup.oom_killed():
+            print(f"arena-grading: the kernel reached its memory limit "
+                  f"({limits.memory_bytes / 1024**3:.1f} GiB) and was killed", file=sys.stderr)
+        return code
+    finally:
+        cgroup.remove()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
