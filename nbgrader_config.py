@@ -24,3 +24,23 @@ c.LimitOutput.max_lines = 200
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>\d\d_\w+\.ipynb)$"
 )
+
+# Grading in a sandbox (arena_grading, see README.md "What a student's code can and
+# cannot do while it is graded"): each submission's kernel runs in bubblewrap with no
+# network, no view of the course, and a memory and process limit; hidden tests report
+# the student's answers and this process compares them with the reference solution's;
+# feedback never shows hidden tests. Installed by `make setup`.
+from arena_grading.execute import SandboxedExecute  # noqa: E402
+from arena_grading.feedback import HideHiddenTests  # noqa: E402
+from arena_grading.judge import JudgeAnswers  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, JudgeAnswers, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.SandboxedExecute.memory_limit = "2G"
+c.SandboxedExecute.process_limit = 512
+c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

@@ -163,3 +163,40 @@ def check_mean_returns(mean_returns) -> None:
         "with a new MultiAgentArena(env_config), add up each agent's rewards per episode, then average."
     )
     _passed("mean_returns averages each agent's return over the episodes.")
+
+
+# The grader reads hidden tests' answers from outputs of this MIME type; it compares
+# them with the reference solution's answers outside the student's kernel.
+ANSWERS_MIME = "application/vnd.arena-answers+json"
+
+
+def report_answers(grade_id: str, answers: dict, hint: str = "") -> None:
+    """Hand a hidden test's answers (case description -> the student's result) to the grader.
+
+    The grade is decided by the grader, outside this kernel, by comparing these
+    answers with those of the reference solution; nothing here decides it.
+    """
+    from IPython.display import display
+
+    report = {"grade_id": grade_id, "answers": {str(case): _plain(value) for case, value in answers.items()},
+              "hint": hint}
+    display({ANSWERS_MIME: report, "text/plain": f"(answers of {len(answers)} hidden cases handed to the grader)"},
+            raw=True)
+
+
+def _plain(value):
+    """JSON-ready data: numbers, strings, lists and dicts; anything else by its type's name."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(item) for item in value), key=repr)
+    return f"<{type(value).__name__}>"

@@ -1,0 +1,175 @@
+"""The judge: hidden tests report answers; this process decides whether they are right.
+
+A student's code runs in the same Python process as the tests that grade it, so
+whatever a test checks inside the kernel, a student cell can rebind (builtins,
+``arena_lib``, numpy, IPython's own hooks). So the hidden tests only *report* the
+student's results on fixed cases (``arena_lib.checks.report_answers``), and this
+preprocessor, in nbgrader's process outside the sandbox, compares them with the
+answers of the reference solution: the source notebook in ``solutions/``, run once
+in the same sandbox and cached in ``.grading/`` (out of the sandbox's reach). A
+grade cell whose answers are missing or differ gets an error output, so nbgrader
+gives it no points, with a message that says which cases were wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import setenv
+
+import arena_lib
+from arena_lib.checks import ANSWERS_MIME
+
+CACHE_FOLDER = ".grading"
+PACKAGES = ("ray", "torch", "numpy", "gymnasium", "nbgrader", "ipykernel")
+
+
+class ReferenceFailed(RuntimeError):
+    """The reference solution does not pass its own tests: nothing can be graded against it."""
+
+
+def is_test_cell(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
+
+
+def reports_in(cell) -> list[dict]:
+    return [o.data[ANSWERS_MIME] for o in cell.get("outputs", [])
+            if o.output_type == "display_data" and ANSWERS_MIME in o.get("data", {})]
+
+
+def collected_answers(nb) -> dict:
+    """grade_id -> {"answers": {...}, "hint": str} from every test cell's reports."""
+    found = {}
+    for cell in nb.cells:
+        if is_test_cell(cell):
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            for report in reports_in(cell):
+                if report.get("grade_id") == grade_id:
+                    entry = found.setdefault(grade_id, {"answers": {}, "hint": report.get("hint", "")})
+                    entry["answers"].update(report.get("answers", {}))
+    return found
+
+
+def same(expected, got) -> bool:
+    """Equal as plain data; numbers within floating-point noise; True is not 1."""
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return type(expected) is type(got) and expected == got
+    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
+        return math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return expected.keys() == got.keys() and all(same(expected[k], got[k]) for k in expected)
+    if isinstance(expected, list) and isinstance(got, list):
+        return len(expected) == len(got) and all(same(e, g) for e, g in zip(expected, got))
+    return type(expected) is type(got) and expected == got
+
+
+def verdict(expected: dict, reports: list[dict], grade_id: str) -> str | None:
+    """None if every report of this cell has exactly the reference's answers, else what is wrong."""
+    if not reports:
+        return ("The hidden tests of this exercise did not run to their end (was a test cell changed, "
+                "or the notebook's code altered?), so this exercise gets no points.")
+    wrong, cases = [], expected["answers"]
+    for report in reports:
+        answers = report.get("answers") if report.get("grade_id") == grade_id else None
+        if not isinstance(answers, dict) or answers.keys() != cases.keys():
+            return "The hidden tests' answers were incomplete or altered, so they could not be checked."
+        wrong += [(case, answers[case]) for case in cases if not same(cases[case], answers[case])]
+    if not wrong:
+        return None
+    lines = [f"{len({c for c, _ in wrong})} of {len(cases)} hidden cases differ from the reference solution:"]
+    lines += [f"  - {case}: your code gave {_short(value)}" for case, value in wrong[:5]]
+    if expected.get("hint"):
+        lines.append(expected["hint"])
+    return "\n".join(lines)
+
+
+def _short(value, limit=160) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def failure_output(message: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename="WrongAnswer", evalue=message, traceback=[f"WrongAnswer: {message}"])
+
+
+class JudgeAnswers(NbGraderPreprocessor):
+    """Runs right after SandboxedExecute in ``nbgrader autograde``."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        reference = reference_answers(self.config, info["assignment"], info["notebook"])
+        for cell in nb.cells:
+            if not is_test_cell(cell):
+                continue
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            reports = reports_in(cell)
+            # Only errors and the grader's verdict decide; a number a student's code shows
+            # as the cell's result would otherwise count as partial credit.
+            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+            if grade_id not in reference:
+                continue
+            problem = verdict(reference[grade_id], reports, grade_id)
+            if problem and not any(o.output_type == "error" for o in cell.outputs):
+                cell.outputs.insert(0, failure_output(problem))  # an error already explains itself
+        return nb, resources
+
+
+def reference_answers(config, assignment: str, notebook: str) -> dict:
+    """The reference solution's answers for one notebook, recorded once per source and versions."""
+    coursedir = CourseDirectory(config=config)
+    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{notebook}.ipynb"
+    key = _fingerprint(source)
+    cache = Path(coursedir.root) / CACHE_FOLDER / assignment / f"{notebook}.json"
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("fingerprint") == key:
+            return stored["answers"]
+    answers = record_reference(config, source)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps({"fingerprint": key, "answers": answers}, indent=1))
+    partial.replace(cache)  # atomic: graders running side by side never read half a file
+    return answers
+
+
+def _fingerprint(source: Path) -> str:
+    digest = hashlib.sha256(source.read_bytes())
+    for path in sorted(Path(arena_lib.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    for package in PACKAGES:
+        digest.update(f"{package}={metadata.version(package)}".encode())
+    return digest.hexdigest()
+
+
+def record_reference(config, source: Path) -> dict:
+    """Run the source notebook (the reference solution) as a submission is run; collect its answers."""
+    from arena_grading.execute import SandboxedExecute
+
+    folder = Path(tempfile.mkdtemp(prefix="arena-reference-"))
+    folder.chmod(0o755)
+    try:
+        nb = nbformat.read(source, as_version=4)
+        graded_budget = setenv(NBGRADER_EXECUTION="autograde")  # as a submission is run
+        with contextlib.nullcontext() if os.environ.get("NBGRADER_EXECUTION") else graded_budget:
+            nb, _ = SandboxedExecute(config=config).preprocess(nb, {"metadata": {"path": str(folder)}})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    failures = [(cell.metadata.nbgrader["grade_id"], o.ename, o.evalue)
+                for cell in nb.cells if is_test_cell(cell) for o in cell.outputs if o.output_type == "error"]
+    if failures:
+        raise ReferenceFailed(f"the reference solution {source} fails its own tests, so it cannot be "
+                              f"graded against: {failures}")
+    return collected_answers(nb)
