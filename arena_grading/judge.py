@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -29,8 +30,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import setenv
 
-import arena_lib
-from arena_lib.checks import ANSWERS_MIME
+from arena_grading import ANSWERS_MIME
 
 CACHE_FOLDER = ".grading"
 PACKAGES = ("ray", "torch", "numpy", "gymnasium", "nbgrader", "ipykernel")
@@ -147,7 +147,8 @@ def reference_answers(config, assignment: str, notebook: str) -> dict:
 
 def _fingerprint(source: Path) -> str:
     digest = hashlib.sha256(source.read_bytes())
-    for path in sorted(Path(arena_lib.__file__).parent.glob("*.py")):
+    (library,) = importlib.util.find_spec("arena_lib").submodule_search_locations  # found, not imported
+    for path in sorted(Path(library).glob("*.py")):
         digest.update(path.read_bytes())
     for package in PACKAGES:
         digest.update(f"{package}={metadata.version(package)}".encode())

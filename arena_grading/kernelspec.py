@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from arena_grading import KERNEL_NAME
+from arena_grading.sandbox import PYTHON
 
 
 def install(prefix: str = sys.prefix) -> Path:
@@ -14,7 +15,7 @@ def install(prefix: str = sys.prefix) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
         # -I: the launcher runs outside the sandbox in the student's folder; never import from there.
-        "argv": [sys.executable, "-I", "-m", "arena_grading.sandbox", "-f", "{connection_file}"],
+        "argv": [PYTHON, "-I", "-m", "arena_grading.sandbox", "-f", "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
         # Interrupts travel as messages: a signal to the launcher would not reach the sandboxed kernel.

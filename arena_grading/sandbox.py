@@ -33,6 +33,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+# This environment's Python, as invoked (a venv's python is a link: keep the link, drop any "..").
+PYTHON = os.path.abspath(sys.executable)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PREFIX = "arena-grading-"
 # What the kernel may inherit from nbgrader's environment (names or prefixes*). Not JPY_PARENT_PID:
@@ -248,7 +250,7 @@ def check() -> str:
         user = sandbox_user()
         # Only loopback in the kernel's network namespace (no packet is sent to find out).
         probe = "import socket; print('ok' if [n for _, n in socket.if_nameindex()] == ['lo'] else 'network')"
-        result = run_sandboxed([sys.executable, "-I", "-c", probe], folder, folder, limits,
+        result = run_sandboxed([PYTHON, "-I", "-c", probe], folder, folder, limits,
                                capture_output=True, text=True, timeout=60)
         if result.returncode != 0 or result.stdout.strip() != "ok":
             raise SandboxUnavailable(
@@ -284,7 +286,7 @@ def main(argv: list[str]) -> int:
     if user:  # the kernel (nobody) must read its connection file and make its sockets
         os.chown(kernel_folder, *user)
         os.chown(connection_file, *user)
-    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file), *argv[2:]]
+    command = [PYTHON, "-m", "ipykernel_launcher", "-f", str(connection_file), *argv[2:]]
     cgroup = Cgroup(limits)
     # Pass Jupyter's signals on to bubblewrap: when it ends, so does everything in the sandbox.
     # (Interrupts come as messages: see kernelspec.py.)
