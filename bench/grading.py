@@ -1,10 +1,12 @@
-"""Seconds (and peak memory) to autograde one student's full, correct submission
-of each assignment with real nbgrader, in a temporary course folder.
+"""Seconds and peak memory to autograde correct submissions of each assignment with
+real nbgrader in a temporary course folder: in the grading sandbox and without it,
+side by side, and the one-off cost of recording the reference answers.
 
-    python bench/grading.py [--students N]
+    python bench/grading.py [--students N] [--assignments 01_arena ...]
 
 --students N grades N copies of each correct submission in one `nbgrader
-autograde` call and prints seconds per student, as for a class.
+autograde` call and prints seconds per student, as for a class. Peak memory is
+the whole process tree's PSS: nbgrader, the sandbox, the kernel and its Ray.
 """
 
 from __future__ import annotations
@@ -22,32 +24,42 @@ from notebook_tools import ASSIGNMENTS, make_course, nbgrader, tool_env  # noqa:
 from process_tree import run_measured  # noqa: E402
 from submissions import Submission  # noqa: E402
 
+MODES = {"sandbox": [], "no sandbox": ["--SandboxedExecute.sandbox=False"]}
 
-def autograde_measured(assignment: str, course: Path):
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment]
-    return run_measured(command, timeout=3600, cwd=course, env=tool_env())
+
+def measured(command: list[str], course: Path):
+    return run_measured([sys.executable, "-m", *command], timeout=3600, cwd=course, env=tool_env())
+
+
+def outcome(result) -> str:
+    return "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=1, help="correct submissions per assignment")
+    parser.add_argument("--assignments", nargs="+", default=ASSIGNMENTS, choices=ASSIGNMENTS)
     args = parser.parse_args()
-    print(f"{'assignment':<20} {'students':>8} {'seconds':>8} {'s/student':>9} {'peak PSS':>9}  result")
-    total = 0.0
+    print(f"{'assignment':<20} {'step':<22} {'students':>8} {'seconds':>8} {'s/student':>9} {'peak PSS':>9}  result")
+    totals = dict.fromkeys(MODES, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         course = make_course(Path(tmp))
-        for assignment in ASSIGNMENTS:
+        for assignment in args.assignments:
             nbgrader("generate_assignment", assignment, cwd=course)
+            result, peak, seconds = measured(["arena_grading", "record", assignment], course)
+            print(f"{assignment:<20} {'reference answers':<22} {'':>8} {seconds:>8.1f} {'':>9} "
+                  f"{peak / 1e9:>7.2f}GB  {outcome(result)} (once per change)", flush=True)
             submission = Submission(assignment).solve()
             for number in range(args.students):
                 submission.write(course / "submitted" / f"student{number:03}" / assignment / submission.filename)
-            result, peak, seconds = autograde_measured(assignment, course)
-            total += seconds
-            verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
-            print(f"{assignment:<20} {args.students:>8} {seconds:>8.1f} {seconds / args.students:>9.1f} "
-                  f"{peak / 1e9:>7.2f}GB  {verdict}", flush=True)
-        shutil.rmtree(course / "autograded", ignore_errors=True)
-    print(f"{'all assignments':<20} {args.students:>8} {total:>8.1f} {total / args.students:>9.1f}")
+            for mode, options in MODES.items():
+                shutil.rmtree(course / "autograded", ignore_errors=True)
+                result, peak, seconds = measured(["nbgrader", "autograde", assignment, *options], course)
+                totals[mode] += seconds
+                print(f"{assignment:<20} {'autograde, ' + mode:<22} {args.students:>8} {seconds:>8.1f} "
+                      f"{seconds / args.students:>9.1f} {peak / 1e9:>7.2f}GB  {outcome(result)}", flush=True)
+    for mode, total in totals.items():
+        print(f"{'all, ' + mode:<43} {args.students:>8} {total:>8.1f} {total / args.students:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -105,3 +105,148 @@ def evaluation_class() -> dict:
         # The kernel dies while Ray runs: nbgrader cannot grade this notebook.
         "grace": (Submission(a).solve().add_cell_after("ex4_greedy_action", "import os\nos._exit(1)"), 0),
     }
+
+
+# A wrong answer that looks right: plays the whole episode, prints every board,
+# but never adds up the rewards (all totals 0).
+WRONG_RUN_EPISODE = '''import time
+
+from IPython.display import clear_output
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, infos = env.reset()
+    while True:
+        actions = {agent: policies[agent].compute_action(agent_obs) for agent, agent_obs in obs.items()}
+        obs, rewards, terminateds, truncateds, infos = env.step(actions)
+        if out is not None:
+            with out:
+                clear_output(wait=True)
+                print(env.render())
+        if terminateds["__all__"] or truncateds["__all__"]:
+            return {"agent1": 0.0, "agent2": 0.0}
+'''
+
+# Each trick, written into the exercise cell after the wrong answer.
+TRICKS = {
+    # Makes the old in-kernel comparisons (abs, all, set) say yes.
+    "builtins": '''
+import builtins
+builtins.abs = lambda x: 0.0
+builtins.all = lambda *args: True
+builtins.any = lambda *args: True
+builtins.set = lambda *args: {"agent1", "agent2"}
+''',
+    # Every env now gives 0 rewards, so the zero totals agree with the library's rollout;
+    # the self-check is replaced by one that always prints its ✔.
+    "monkeypatch": '''
+import arena_lib.checks
+import arena_lib.rollout
+from arena_lib.env import MultiAgentArena as _Arena
+
+_real_step = _Arena.step
+
+
+def _no_rewards(self, actions):
+    obs, rewards, terminateds, truncateds, infos = _real_step(self, actions)
+    return obs, {agent: 0.0 for agent in rewards}, terminateds, truncateds, infos
+
+
+_Arena.step = _no_rewards
+arena_lib.checks.check_run_episode = lambda f: print(
+    "✔ run_episode plays a whole episode and adds up each agent's rewards.")  # a fake ✔
+arena_lib.checks.rollout = arena_lib.rollout.rollout
+''',
+    # Errors neither shown nor reported: custom exception handler, excepthook, no traceback.
+    "hide_errors": '''
+import sys
+from IPython import get_ipython
+sys.excepthook = lambda *args: None
+get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+get_ipython().showtraceback = lambda *args, **kwargs: None
+''',
+    # Rewrites every later cell that tests the exercise into `pass`: no test runs, no error
+    # shows, and stock nbgrader gives full points.
+    "transformer": '''
+from IPython import get_ipython
+
+
+def _skip_tests(lines):
+    return ["pass\\n"] if "check_run_episode" in "".join(lines) else lines
+
+
+get_ipython().input_transformers_post.append(_skip_tests)
+''',
+    # Prints the source of every later cell (the hidden tests too) into the feedback.
+    "leak_tests": '''
+from IPython import get_ipython
+get_ipython().events.register("pre_run_cell", lambda info: print(info.raw_cell))
+''',
+    # What the kernel can reach, each line saying what it got or the error's name; last,
+    # full marks written into the gradebook (three folders up from autograded/<student>/<assignment>/).
+    "probe": '''
+import glob
+import os
+import socket
+import sqlite3
+
+
+def _probe(name, action):
+    try:
+        print(f"PROBE {name}: {action()}")
+    except Exception as error:
+        print(f"PROBE {name}: {type(error).__name__}")
+
+
+_probe("solutions", lambda: "###" in open("../../../solutions/01_arena/01_rl_and_the_arena.ipynb").read())
+_probe("submissions", lambda: len(glob.glob("../../../submitted/*/01_arena/*.ipynb")))
+_probe("gradebook", lambda: os.path.exists("../../../gradebook.db"))
+_probe("socket", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=5).recv(64).decode())
+_probe("secret", lambda: os.environ.get("ARENA_TEST_SECRET"))
+_probe("write", lambda: open("planted.txt", "w").write("x"))
+_probe("user", lambda: os.getuid())
+
+
+def _full_marks():
+    db = sqlite3.connect("file:../../../gradebook.db?mode=rw", uri=True)
+    db.execute("UPDATE grade SET manual_score = 3.0 WHERE notebook_id IN (SELECT n.id FROM submitted_notebook n "
+               "JOIN submitted_assignment a ON n.assignment_id = a.id WHERE a.student_id = 'mallory')")
+    db.commit()
+    return "written"
+
+
+_probe("gradebook_write", _full_marks)
+''',
+    # Many small processes (a plain fork of the kernel would hit the memory limit first).
+    "fork": '''
+import subprocess
+
+_children, _error = [], None
+for _ in range(3000):
+    try:
+        _children.append(subprocess.Popen(["sleep", "60"]))
+    except OSError as error:
+        _error = type(error).__name__
+        break
+print(f"PROBE fork: {len(_children)} {_error}")
+for _child in _children:
+    _child.kill()
+    _child.wait()
+''',
+    # Memory until something stops it (8 GB at most, touched page by page).
+    "memory": '''
+_chunks = [bytearray(b"x") * (100 * 1024**2) for _ in range(80)]
+print(f"PROBE memory: survived with {len(_chunks) / 10:.1f} GB")
+''',
+}
+
+
+def cheating_class(port: int, tricks=TRICKS) -> dict:
+    """01_arena: cheaters, each with a wrong answer plus one trick; zoe, honest, is graded
+    after all of them. (No underscores in ids: LMS file names use them as separators.)"""
+    a = "01_arena"
+    students = {("mallory" if trick == "probe" else f"cheat-{trick.replace('_', '-')}"): (
+        Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + TRICKS[trick].replace("{port}", str(port))), 0)
+        for trick in tricks}
+    students["zoe"] = (Submission(a).solve(), 3)
+    return students

@@ -38,6 +38,9 @@ def test_graded_cells_are_well_formed(path):
         assert meta["points"] > 0 and meta["locked"] and not meta["solution"], meta
         assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source, meta["grade_id"]
         assert "from arena_lib.checks import" in cell.source, f"{meta['grade_id']} has no visible self-check"
+        # The rule for exercise authors (README): hidden tests report answers; the grader judges them.
+        hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1]
+        assert f'report_answers("{meta["grade_id"]}", ' in hidden, f"{meta['grade_id']}'s hidden tests report no answers"
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert len(solutions) >= len(tests)
     for cell in solutions:

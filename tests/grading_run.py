@@ -1,0 +1,105 @@
+"""Grading the test class with scripts/grade, shared by test_grading.py and
+test_grading_trust.py (graded once per test session: it takes minutes)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import socket
+import subprocess
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from notebook_tools import ROOT, make_course, tool_env
+from submissions import arena_class, cheating_class, evaluation_class
+
+SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
+
+
+@dataclass
+class GradedClass:
+    course: Path
+    classes: dict  # assignment -> {student: (submission, expected points)}
+    runs: dict  # assignment -> (CompletedProcess, seconds)
+    left_behind: list
+
+
+@contextlib.contextmanager
+def greeting_server():
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                connection, _ = server.accept()
+                connection.sendall(b"hello")
+                connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+def grade(course, assignment, *args, **env):
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "grade"), assignment, *args],
+        cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET, **env), capture_output=True, text=True, timeout=2400,
+    )
+    return result, time.perf_counter() - started
+
+
+def read_grades(course) -> dict:
+    with open(course / "grades.csv") as f:
+        return {(row["student_id"], row["assignment"]): float(row["raw_score"]) for row in csv.DictReader(f)}
+
+
+def processes_in(folder) -> list[str]:
+    """Processes working in ``folder``: kernels and every Ray process they start
+    (raylet, GCS, workers) inherit the kernel's working directory, the student's folder."""
+    folder, found = str(Path(folder).resolve()), []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if os.path.commonpath([proc.cwd(), folder]) == folder:
+                found.append(f"{proc.pid} {' '.join(proc.info['cmdline'] or [])[:80]}")
+        except (psutil.Error, ValueError):
+            continue
+    return found
+
+
+def wait_until_none_in(folder, seconds=15) -> list[str]:
+    """Ray's processes end shortly after their kernel; give them a moment."""
+    deadline = time.monotonic() + seconds
+    while (left := processes_in(folder)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+def grade_the_class(folder: Path, port: int) -> GradedClass:
+    course = make_course(folder)  # as a fresh clone: no gradebook yet
+    classes = {"01_arena": {**arena_class(), **cheating_class(port)}, "04_evaluation": evaluation_class()}
+    archive = course / "downloaded" / "01_arena" / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "lms_download.zip", "w") as lms:
+        for number, (student, (submission, _)) in enumerate(classes["01_arena"].items()):
+            path = submission.write(course / "tmp" / f"{student}_{4700 + number}_{submission.filename}")
+            lms.write(path, path.name)
+    for student, (submission, _) in classes["04_evaluation"].items():
+        submission.write(course / "submitted" / student / "04_evaluation" / submission.filename)
+    runs = {assignment: grade(course, assignment) for assignment in classes}
+    for assignment, (result, seconds) in runs.items():
+        print(f"\ngraded {assignment} for {len(classes[assignment])} students in {seconds:.0f} s")
+    return GradedClass(course, classes, runs, wait_until_none_in(course))
