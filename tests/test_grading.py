@@ -73,9 +73,8 @@ def test_grading_leaves_no_ray_running(graded):
 
 def test_regrading_gives_identical_grades(graded):
     first = read_grades(graded.course)
-    for assignment, student in (("01_arena", "zoe"), ("04_evaluation", "henry")):
-        result, _ = grade(graded.course, assignment, "--force", f"--student={student}")
-        assert result.returncode == 0, result.stdout + result.stderr
+    result, _ = grade(graded.course, "04_evaluation", "--force", "--student=henry")  # trains, yet the same
+    assert result.returncode == 0, result.stdout + result.stderr
     assert read_grades(graded.course) == first
 
 
