@@ -16,7 +16,7 @@ def install(prefix: str = sys.prefix) -> Path:
     spec = {
         # -I: the launcher runs outside the sandbox in the student's folder; never import from there.
         "argv": [PYTHON, "-I", "-m", "arena_grading.sandbox", "-f", "{connection_file}"],
-        "display_name": "Python 3 (grading sandbox)",
+        "display_name": "Grading sandbox (nbgrader only)",
         "language": "python",
         # Interrupts travel as messages: a signal to the launcher would not reach the sandboxed kernel.
         "interrupt_mode": "message",

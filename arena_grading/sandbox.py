@@ -23,6 +23,7 @@ made for this one kernel (see ``arena_grading.execute``).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -281,6 +282,10 @@ def main(argv: list[str]) -> int:
         return 2
     connection_file = Path(argv[1]).resolve()
     kernel_folder = connection_file.parent  # made for this kernel alone by arena_grading.execute
+    if json.loads(connection_file.read_text()).get("transport") != "ipc":
+        print("arena-grading: this kernel is for nbgrader's grading only (it has no network, so it "
+              "needs nbgrader's sockets); pick 'Python 3' to run notebooks", file=sys.stderr)
+        return 2
     limits = Limits.from_environment()
     user = sandbox_user()
     if user:  # the kernel (nobody) must read its connection file and make its sockets

@@ -132,9 +132,15 @@ def test_feedback_drops_hidden_tests_answers_and_every_hidden_line():
     assert nb.cells[1].outputs[0].text == REDACTED
 
 
-def test_the_grading_kernel_is_installed_and_runs_the_sandbox():
+def test_the_grading_kernel_is_installed_and_refuses_to_serve_jupyterlab(tmp_path):
     result = subprocess.run([sys.executable, "-m", "jupyter", "kernelspec", "list"], capture_output=True, text=True)
     assert "arena-grading" in result.stdout, "make setup installs it: python -m arena_grading install-kernel"
+    # Picked in JupyterLab (TCP, not nbgrader's Unix sockets) it says so instead of hanging.
+    connection = tmp_path / "kernel.json"
+    connection.write_text('{"transport": "tcp", "ip": "127.0.0.1"}')
+    result = subprocess.run([sandbox.PYTHON, "-I", "-m", "arena_grading.sandbox", "-f", str(connection)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "for nbgrader's grading only" in result.stderr
 
 
 def test_grading_tools_start_quickly_and_agree_with_the_kernel_side():
