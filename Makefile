@@ -8,18 +8,25 @@ BIN := $(VENV)/bin
 # `pip install torch` pulls the multi-GB CUDA build (see README.md).
 TORCH_PIP_ARGS ?=
 TORCH_VERSION := 2.13.0
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.8
+# Every other package comes at the version in the lock (make lock, README "Locked versions").
+LOCK := requirements/test.lock.txt
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test bench clean notebooks grade chromium sandbox
+.PHONY: setup lab test test-latest lock bench clean notebooks grade chromium sandbox
 
 setup: $(VENV)/.installed sandbox
 
-$(VENV)/.installed: pyproject.toml Makefile
+# torch first (the CPU build, see TORCH_PIP_ARGS), then the lock, which is complete:
+# pip installs exactly what it lists and resolves nothing.
+$(VENV)/.installed: pyproject.toml $(LOCK) Makefile
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in [(3, 11), (3, 12)], "Python 3.11 or 3.12 is needed, this is " + sys.version'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet --no-deps torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m arena_grading install-kernel
 	touch $@
 
@@ -51,13 +58,24 @@ sandbox:
 			echo "grading needs bubblewrap (bwrap): sudo apt-get install bubblewrap"; \
 		fi; }
 
+# The lock files from pyproject.toml's ranges, newest versions today (scripts/lock.py).
+lock: setup
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/lock.py
+
+# Before each term: the newest releases pyproject.toml allows, ignoring the lock, in
+# .venv-latest; prints what moved and runs the quick tests and every notebook.
+test-latest: chromium sandbox
+	$(PYTHON) scripts/test_latest.py
+
 bench: setup
 	$(BIN)/python bench/env_steps.py
 	$(BIN)/python bench/time_to_reward.py --cap 150
 	$(BIN)/python bench/notebook_series.py
+	$(BIN)/python bench/notebook_series.py --binder
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-latest build *.egg-info .pytest_cache
 
 # Grade one assignment for the class: make grade ASSIGNMENT=01_arena (see README.md).
 grade: setup

@@ -14,8 +14,14 @@ import textwrap
 import pytest
 import yaml
 
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
 from binder_box import BINDER_MEMORY, Box
 from notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, read, tool_env
+from test_lock import lock, pins
+
+COURSE_LOCK = lock.COURSE_LOCK
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +125,9 @@ def test_environment_yml_pins_python_and_a_cpu_torch():
     assert python == "3.11", "nbgrader 0.9.6 needs Python >= 3.11; repo2docker's default is 3.10"
     assert any(line.startswith("--extra-index-url https://download.pytorch.org/whl/cpu") for line in pip)
     assert "torch==2.13.0" in pip
-    assert "pip install --no-cache-dir -e \".[course]\"" in (ROOT / "postBuild").read_text()
+    post_build = (ROOT / "postBuild").read_text()
+    assert "pip install --no-cache-dir --no-deps -r requirements/course.lock.txt" in post_build
+    assert "pip install --no-cache-dir --no-deps -e ." in post_build
 
 
 def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
@@ -141,6 +149,13 @@ def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
     imported = subprocess.run([python, "-c", f"import {', '.join(modules)}; import ipywidgets, jupyterlab, nbgrader"],
                               capture_output=True, text=True, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr[-3000:]
+    # Every package at its locked version, and nothing missing that a package needs.
+    freeze = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True).stdout
+    installed = {canonicalize_name(n): Version(v) for n, v in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
+    locked = pins(COURSE_LOCK)  # the venv has this Python
+    assert {n: v for n, v in installed.items() if n in locked} == locked, "Binder's versions differ from the lock"
+    check = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
     torch_build = subprocess.run([python, "-c", "import torch; print(torch.version.cuda)"],
                                  capture_output=True, text=True)
     assert torch_build.stdout.strip() == "None", "a CUDA build of torch: several GB, too big for Binder"

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""`make test-latest`: will the course still work with the newest releases?
+
+Builds .venv-latest with the newest versions that pyproject.toml's ranges allow
+(ignoring the lock), prints which packages moved away from the lock, then runs the
+quick tests and executes every notebook (tests/test_notebooks.py, and each notebook
+in Binder's limits with no error and no warning). Not part of `make test`: CI must
+not fail because the world moved. Run it before each term; if all passes, `make lock`
+takes the new versions, else the failures say what broke.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv-latest"
+sys.path.insert(0, str(ROOT / "tests"))
+from test_lock import lock, pins  # noqa: E402
+
+TEST_RUNS = {
+    "quick tests": ["-m", "not slow", "--ignore=tests/test_lock.py"],  # the lock test would only say 'moved'
+    "every notebook": ["tests/test_notebooks.py", "tests/test_binder.py", "-k", "validate or runs_cleanly"],
+}
+
+
+def run(*command: str, **kwargs) -> subprocess.CompletedProcess:
+    print("$", " ".join(command), flush=True)
+    return subprocess.run(command, cwd=ROOT, **kwargs)
+
+
+def build() -> Path:
+    shutil.rmtree(VENV, ignore_errors=True)
+    venv.create(VENV, with_pip=True)
+    python = VENV / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--upgrade"]
+    run(*pip, "pip", check=True)
+    run(*pip, f"torch=={lock.TORCH_VERSION}", check=True)  # pinned in pyproject.toml too; see the Makefile
+    run(*pip, "--upgrade-strategy", "eager", "-e", ".[test]", check=True)
+    run(str(python), "-m", "arena_grading", "install-kernel", check=True)
+    return python
+
+
+def moved_packages(python: Path) -> list[str]:
+    freeze = run(str(python), "-m", "pip", "freeze", "--exclude-editable", capture_output=True, text=True).stdout
+    newest = {name.lower().replace("_", "-"): version for name, version in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
+    locked = {name: str(version) for name, version in pins(lock.TEST_LOCK).items()}  # this Python's lines
+    rows = [f"  {name:28} {locked.get(name, '(not locked)'):>14} -> {newest.get(name, '(gone)')}"
+            for name in sorted(set(locked) | set(newest))
+            if locked.get(name) != newest.get(name) and name not in ("pip", "torch")]
+    return rows
+
+
+def main() -> int:
+    python = build()
+    moved = moved_packages(python)
+    print(f"\n{len(moved)} package(s) differ from {lock.TEST_LOCK.relative_to(ROOT)} (locked -> newest):")
+    print("\n".join(moved) or "  none: the lock is today's newest")
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
+    verdicts = {}
+    for name, args in TEST_RUNS.items():
+        print(f"\n== {name} with the newest versions ==", flush=True)
+        done = run(str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args,
+                   env=env)
+        verdicts[name] = "passed" if done.returncode == 0 else f"FAILED (pytest exit {done.returncode}; see above)"
+    print("\n== test-latest ==")
+    print(f"moved: {len(moved)} package(s)")
+    for name, verdict in verdicts.items():
+        print(f"{name}: {verdict}")
+    return 0 if all(v == "passed" for v in verdicts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
