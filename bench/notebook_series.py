@@ -1,10 +1,15 @@
 """Run every solutions notebook top to bottom with the full training budget (as a
-student would) and print its wall seconds and the peak PSS of the whole process
-tree (nbconvert, the kernel and every Ray process).
+student would) and print its wall seconds and peak memory.
 
-    python bench/notebook_series.py [--grading]
+    python bench/notebook_series.py [--grading] [--binder]
 
 --grading sets NBGRADER_EXECUTION=autograde, the small budgets used while grading.
+--binder  runs each notebook as on Binder: in a box of 2 GiB and 1 CPU (a cgroup,
+          where this machine allows it) with JupyterLab running beside the kernel;
+          the peak is the box's (JupyterLab, kernel, all of Ray). Without it, the
+          peak is the PSS of the whole process tree (nbconvert, kernel, Ray) on all
+          of this machine's cores. The tests run the same box with the grading
+          budget (tests/test_binder.py); this is the full-budget figure.
 """
 
 from __future__ import annotations
@@ -13,32 +18,55 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "tests"))
 from process_tree import run_measured  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def run_plain(notebook: Path, env: dict, work: str):
+    command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+               "--ExecutePreprocessor.timeout=600", "--output-dir", work, str(notebook)]
+    return run_measured(command, timeout=900, env=env, cwd=work)
+
+
+def run_in_binder_box(box, notebook: Path, env: dict, work: str):
+    command = [sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(notebook),
+               str(Path(work) / notebook.name)]
+    started = time.perf_counter()
+    run = box.run(command, timeout=1200, cwd=work, env=env)
+    return run.result, run.peak_bytes, time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grading", action="store_true", help="use the grading budgets")
+    parser.add_argument("--binder", action="store_true", help="in Binder's limits, with JupyterLab")
     args = parser.parse_args()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("NBGRADER_EXECUTION", None)
     if args.grading:
         env["NBGRADER_EXECUTION"] = "autograde"
+    box = None
+    if args.binder:
+        from binder_box import Box
+
+        box = Box()
+        print(f"in {box.describe()}, JupyterLab beside the kernel")
     total = 0.0
-    print(f"{'notebook':<32} {'seconds':>8} {'peak PSS':>9}  result")
+    print(f"{'notebook':<32} {'seconds':>8} {'peak':>8}  result")
     for notebook in sorted(ROOT.glob("solutions/*/*.ipynb")):
         with tempfile.TemporaryDirectory() as work:
-            command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                       "--ExecutePreprocessor.timeout=600", "--output-dir", work, str(notebook)]
-            result, peak, seconds = run_measured(command, timeout=900, env=env, cwd=work)
+            if box:
+                result, peak, seconds = run_in_binder_box(box, notebook, env, work)
+            else:
+                result, peak, seconds = run_plain(notebook, env, work)
         total += seconds
         verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
-        print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>7.2f}GB  {verdict}", flush=True)
+        print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>6.2f}GB  {verdict}", flush=True)
     print(f"{'whole series':<32} {total:>8.1f}")
 
 

@@ -37,16 +37,30 @@ def student_env():
     return env
 
 
+def short_budget_env():
+    """The notebooks' short (grading) budget: every cell runs, and every process a
+    notebook starts (JupyterLab, kernel, Ray, env runners, learner, a restored
+    algorithm) is up at once, in a third of the time. The full-budget run in this box
+    is `python bench/notebook_series.py --binder` (make bench)."""
+    return tool_env(NBGRADER_EXECUTION="validate")
+
+
+# What a full-budget run adds to the short run's peak: measured side by side in this
+# box (2026-11-25), short vs full: 02 1.18 vs 1.18 GB, 03 1.22 vs 1.22, 04 1.22 vs
+# 1.39 (longer training), so the short run must leave at least that much room.
+FULL_BUDGET_GROWTH = 0.25e9
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     output = tmp_path / path.name
     run = box.run([sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(path), str(output)],
-                  timeout=1200, cwd=tmp_path, env=student_env())
+                  timeout=1200, cwd=tmp_path, env=short_budget_env())
     with capsys.disabled():
-        print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab, in {box.describe()}")
+        print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab, short budget, in {box.describe()}")
     assert run.result.returncode == 0, run.result.stderr[-3000:]
     assert run.oom_kills == 0, "a process was killed for want of memory"
-    assert run.peak_bytes < BINDER_MEMORY
+    assert run.peak_bytes + FULL_BUDGET_GROWTH < BINDER_MEMORY, "the full budget would not fit"
     nb = read(output)
     errors, stderr = errors_and_stderr(nb)
     assert not errors, errors
