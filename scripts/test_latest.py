@@ -21,8 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-latest"
-sys.path.insert(0, str(ROOT / "tests"))
-from test_lock import lock, pins  # noqa: E402
+PYTHON = VENV / "bin" / "python"
+TORCH_VERSION = "2.13.0"  # pinned in pyproject.toml too; see the Makefile
 
 TEST_RUNS = {
     "quick tests": ["-m", "not slow", "--ignore=tests/test_lock.py"],  # the lock test would only say 'moved'
@@ -35,20 +35,22 @@ def run(*command: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, **kwargs)
 
 
-def build() -> Path:
+def build() -> None:
     shutil.rmtree(VENV, ignore_errors=True)
     venv.create(VENV, with_pip=True)
-    python = VENV / "bin" / "python"
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--upgrade"]
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade"]
     run(*pip, "pip", check=True)
-    run(*pip, f"torch=={lock.TORCH_VERSION}", check=True)  # pinned in pyproject.toml too; see the Makefile
+    run(*pip, f"torch=={TORCH_VERSION}", check=True)
     run(*pip, "--upgrade-strategy", "eager", "-e", ".[test]", check=True)
-    run(str(python), "-m", "arena_grading", "install-kernel", check=True)
-    return python
+    run(str(PYTHON), "-m", "arena_grading", "install-kernel", check=True)
 
 
-def moved_packages(python: Path) -> list[str]:
-    freeze = run(str(python), "-m", "pip", "freeze", "--exclude-editable", capture_output=True, text=True).stdout
+def moved_packages() -> list[str]:
+    """Packages whose newest version differs from the lock (run in .venv-latest, which has packaging)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_lock import lock, pins
+
+    freeze = run(sys.executable, "-m", "pip", "freeze", "--exclude-editable", capture_output=True, text=True).stdout
     newest = {name.lower().replace("_", "-"): version for name, version in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
     locked = {name: str(version) for name, version in pins(lock.TEST_LOCK).items()}  # this Python's lines
     rows = [f"  {name:28} {locked.get(name, '(not locked)'):>14} -> {newest.get(name, '(gone)')}"
@@ -58,16 +60,17 @@ def moved_packages(python: Path) -> list[str]:
 
 
 def main() -> int:
-    python = build()
-    moved = moved_packages(python)
-    print(f"\n{len(moved)} package(s) differ from {lock.TEST_LOCK.relative_to(ROOT)} (locked -> newest):")
+    if "--in-latest" not in sys.argv:  # build with any Python 3, then go on inside .venv-latest
+        build()
+        return subprocess.run([str(PYTHON), __file__, "--in-latest"], cwd=ROOT).returncode
+    moved = moved_packages()
+    print(f"\n{len(moved)} package(s) differ from requirements/test.lock.txt (locked -> newest):")
     print("\n".join(moved) or "  none: the lock is today's newest")
-    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{PYTHON.parent}{os.pathsep}{os.environ['PATH']}"}
     verdicts = {}
     for name, args in TEST_RUNS.items():
         print(f"\n== {name} with the newest versions ==", flush=True)
-        done = run(str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args,
-                   env=env)
+        done = run(str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, env=env)
         verdicts[name] = "passed" if done.returncode == 0 else f"FAILED (pytest exit {done.returncode}; see above)"
     print("\n== test-latest ==")
     print(f"moved: {len(moved)} package(s)")
