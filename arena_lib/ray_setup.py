@@ -191,6 +191,9 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
         else:
             check_room_for_ray()
             ray.init(
+                # A Ray of this notebook's own, even where `ray start` runs one on this machine
+                # (ray.init() would join that one, and then refuse num_cpus).
+                address="local",
                 num_cpus=num_cpus or available_cpus(),
                 object_store_memory=object_store_bytes,
                 _plasma_directory=object_store_directory(object_store_bytes),
