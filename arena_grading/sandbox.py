@@ -232,9 +232,14 @@ def _kill_and_remove(folder: Path) -> None:
 
 
 def sweep_stale_cgroups() -> None:
-    """Remove empty cgroups left by kernels that were killed (SIGKILL leaves no time to clean up)."""
+    """Remove empty cgroups left by kernels that were killed (SIGKILL leaves no time to clean up).
+    A cgroup whose maker still runs is left alone: it may be one that another kernel, graded
+    at the same time, has made and not yet entered."""
     for parent in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"):
         for folder in parent.glob(f"{CGROUP_PREFIX}*") if parent.is_dir() else ():
+            maker = folder.name.removeprefix(CGROUP_PREFIX).split("-")[0]
+            if maker.isdigit() and Path(f"/proc/{maker}").exists():
+                continue
             try:
                 if not (folder / "cgroup.procs").read_text().strip():
                     folder.rmdir()
@@ -275,6 +280,17 @@ def run_sandboxed(command, working_folder: Path, kernel_folder: Path, limits: Li
         cgroup.remove()
 
 
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies, so that a grader
+    killed outright (a lost Ray worker, SIGKILL) leaves no kernel behind. Elsewhere, nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signum)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str]) -> int:
     """Kernelspec entry point: ``python -I -m arena_grading.sandbox -f CONNECTION_FILE [kernel args]``."""
     if len(argv) < 2 or argv[0] != "-f":
@@ -303,6 +319,7 @@ def main(argv: list[str]) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
+    die_with_parent()  # and bubblewrap (--die-with-parent) with this process
     try:
         args = bwrap_command(command, Path.cwd(), kernel_folder, limits)
         # The kernel's stdout only prints a banner; cells' output travels over its sockets.

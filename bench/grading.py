@@ -2,11 +2,13 @@
 real nbgrader in a temporary course folder: in the grading sandbox and without it,
 side by side, and the one-off cost of recording the reference answers.
 
-    python bench/grading.py [--students N] [--assignments 01_arena ...]
+    python bench/grading.py [--students N] [--assignments 01_arena ...] [--workers 2 ...] [--no-unsafe]
 
 --students N grades N copies of each correct submission in one `nbgrader
-autograde` call and prints seconds per student, as for a class. Peak memory is
-the whole process tree's PSS: nbgrader, the sandbox, the kernel and its Ray.
+autograde` call and prints seconds per student and students per hour, as for a
+class. --workers 2 also grades them in parallel on Ray (scripts/grade --workers 2),
+side by side. Peak memory is the whole process tree's PSS: nbgrader, the sandbox,
+the kernel and its Ray (and, in parallel, the grading Ray and every worker).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from notebook_tools import ASSIGNMENTS, make_course, nbgrader, tool_env  # noqa:
 from process_tree import run_measured  # noqa: E402
 from submissions import Submission  # noqa: E402
 
-MODES = {"sandbox": [], "no sandbox": ["--SandboxedExecute.sandbox=False"]}
+SERIAL = ["nbgrader", "autograde"]
 
 
 def measured(command: list[str], course: Path):
@@ -39,9 +41,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=1, help="correct submissions per assignment")
     parser.add_argument("--assignments", nargs="+", default=ASSIGNMENTS, choices=ASSIGNMENTS)
+    parser.add_argument("--workers", nargs="*", type=int, default=[], help="also grade with these --workers")
+    parser.add_argument("--no-unsafe", action="store_true", help="skip grading without the sandbox")
     args = parser.parse_args()
-    print(f"{'assignment':<20} {'step':<22} {'students':>8} {'seconds':>8} {'s/student':>9} {'peak PSS':>9}  result")
-    totals = dict.fromkeys(MODES, 0.0)
+    modes = {"sandbox": lambda a: [*SERIAL, a]}
+    if not args.no_unsafe:
+        modes["no sandbox"] = lambda a: [*SERIAL, a, "--SandboxedExecute.sandbox=False"]
+    for n in args.workers:
+        modes[f"--workers {n}"] = lambda a, n=n: ["arena_grading", "grade-parallel", a, f"--workers={n}"]
+    print(f"{'assignment':<20} {'step':<22} {'students':>8} {'seconds':>8} {'s/student':>9} {'students/h':>10} "
+          f"{'peak PSS':>9}  result")
+    totals = dict.fromkeys(modes, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         course = make_course(Path(tmp))
         for assignment in args.assignments:
@@ -52,14 +62,16 @@ def main() -> None:
             submission = Submission(assignment).solve()
             for number in range(args.students):
                 submission.write(course / "submitted" / f"student{number:03}" / assignment / submission.filename)
-            for mode, options in MODES.items():
+            for mode, command in modes.items():
                 shutil.rmtree(course / "autograded", ignore_errors=True)
-                result, peak, seconds = measured(["nbgrader", "autograde", assignment, *options], course)
+                result, peak, seconds = measured(command(assignment), course)
                 totals[mode] += seconds
                 print(f"{assignment:<20} {'autograde, ' + mode:<22} {args.students:>8} {seconds:>8.1f} "
-                      f"{seconds / args.students:>9.1f} {peak / 1e9:>7.2f}GB  {outcome(result)}", flush=True)
+                      f"{seconds / args.students:>9.1f} {3600 * args.students / seconds:>10.0f} "
+                      f"{peak / 1e9:>7.2f}GB  {outcome(result)}", flush=True)
     for mode, total in totals.items():
-        print(f"{'all, ' + mode:<43} {args.students:>8} {total:>8.1f} {total / args.students:>9.1f}")
+        print(f"{'all, ' + mode:<43} {args.students:>8} {total:>8.1f} {total / args.students:>9.1f} "
+              f"{3600 * args.students / total:>10.0f}")
 
 
 if __name__ == "__main__":

@@ -50,12 +50,13 @@ def moved_packages() -> list[str]:
     sys.path.insert(0, str(ROOT / "tests"))
     from test_lock import lock, pins
 
-    freeze = run(sys.executable, "-m", "pip", "freeze", "--exclude-editable", capture_output=True, text=True).stdout
+    freeze = run(sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable",
+                 capture_output=True, text=True).stdout
     newest = {name.lower().replace("_", "-"): version for name, version in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
     locked = {name: str(version) for name, version in pins(lock.TEST_LOCK).items()}  # this Python's lines
     rows = [f"  {name:28} {locked.get(name, '(not locked)'):>14} -> {newest.get(name, '(gone)')}"
             for name in sorted(set(locked) | set(newest))
-            if locked.get(name) != newest.get(name) and name not in ("pip", "torch")]
+            if locked.get(name) != newest.get(name) and name not in ("pip", *lock.LEFT_OUT)]
     return rows
 
 

@@ -1,0 +1,176 @@
+"""Grading in parallel on Ray (scripts/grade --workers / --ray-address, arena_grading/parallel.py):
+the same grades, gradebook entries, feedback and grades.csv rows as serial grading, on this
+machine's cores and over a real two-node Ray cluster; a lost worker is reported and a rerun
+finishes the class."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from nbgrader.api import Gradebook
+
+from arena_grading.parallel import SCRATCH_PREFIX
+from grading_run import SECRET, grade, wait_until_none_in
+from notebook_tools import ROOT, make_course, tool_env
+from submissions import arena_class
+
+pytestmark = pytest.mark.slow
+
+
+def course_like(graded, folder, assignments):
+    """A fresh course with the graded class's submissions (and its recorded reference answers)."""
+    course = make_course(folder)
+    for assignment in assignments:
+        for submitted in (graded.course / "submitted").glob(f"*/{assignment}"):
+            shutil.copytree(submitted, course / "submitted" / submitted.parent.name / assignment)
+        shutil.copytree(graded.course / ".grading" / assignment, course / ".grading" / assignment)
+    return course
+
+
+def gradebook_entries(course, assignment) -> dict:
+    """(student, notebook, cell) -> every score and comment nbgrader keeps for it."""
+    entries = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "hands-on-rllib") as gb:
+        for submission in gb.assignment_submissions(assignment):
+            for notebook in submission.notebooks:
+                key = (submission.student_id, notebook.name)
+                entries[key] = (notebook.flagged, notebook.late_submission_penalty, submission.timestamp)
+                for g in notebook.grades:
+                    entries[(*key, g.name)] = (g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
+                for c in notebook.comments:
+                    entries[(*key, c.name, "comment")] = (c.auto_comment, c.manual_comment)
+    return entries
+
+
+def csv_rows(course, assignment) -> list[dict]:
+    with open(course / "grades.csv") as f:
+        return [row for row in csv.DictReader(f) if row["assignment"] == assignment]  # in nbgrader's order
+
+
+def feedback_verdicts(course, assignment) -> dict:
+    """student -> what their feedback says: the scores and the errors of the graded cells."""
+    verdicts = {}
+    for html in sorted((course / "feedback").glob(f"*/{assignment}/*.html")):
+        text = html.read_text()
+        verdicts[html.parts[-3]] = (re.findall(r"Score: [\d.]+ / [\d.]+", text),
+                                    sorted(set(re.findall(r"(\w+(?:Error|Answer))\b", text))))
+    return verdicts
+
+
+def test_two_workers_give_exactly_the_serial_grades_and_feedback(graded, tmp_path):
+    assignments = ("01_arena", "04_evaluation")
+    course = course_like(graded, tmp_path, assignments)
+    for assignment in assignments:
+        result, seconds = grade(course, assignment, "--workers", "2")
+        students = len(graded.classes[assignment])
+        print(f"\n{assignment}: {students} students with --workers 2 in {seconds:.0f} s "
+              f"(serial: {graded.runs[assignment][1]:.0f} s)")
+        assert result.returncode == graded.runs[assignment][0].returncode, result.stdout + result.stderr
+        assert gradebook_entries(course, assignment) == gradebook_entries(graded.course, assignment)
+        assert csv_rows(course, assignment) == csv_rows(graded.course, assignment)
+        assert feedback_verdicts(course, assignment) == feedback_verdicts(graded.course, assignment)
+        assert sorted(p.parent.name for p in (course / "autograded").glob(f"*/{assignment}")) == sorted(
+            p.parent.name for p in (graded.course / "autograded").glob(f"*/{assignment}"))
+    # grace's kernel died (os._exit): listed, with the reason, never silently dropped.
+    assert re.search(r"Not graded.*\n  grace: nbgrader could not grade it", result.stderr), result.stderr
+    assert not left_in_scratch_folders(), "processes left behind"
+
+    again, _ = grade(course, "01_arena", "--workers", "2")  # all done: nothing is regraded
+    assert again.returncode == 0 and f"{len(graded.classes['01_arena'])} already graded" in again.stdout, again.stdout
+
+
+@pytest.fixture(scope="module")
+def reference_01(tmp_path_factory):
+    """01's reference answers, recorded once for this module's small classes."""
+    course = make_course(tmp_path_factory.mktemp("reference"))
+    done = subprocess.run([sys.executable, "-m", "arena_grading", "record", "01_arena"], cwd=course,
+                          env=tool_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return course / ".grading" / "01_arena"
+
+
+def small_class(folder, reference):
+    """Three students of 01 (right, untouched, raising) in submitted/."""
+    course = make_course(folder)
+    shutil.copytree(reference, course / ".grading" / "01_arena")
+    expected = {}
+    for student, (submission, points) in list(arena_class().items())[:3]:
+        submission.write(course / "submitted" / student / "01_arena" / submission.filename)
+        expected[student] = points
+    return course, expected
+
+
+def scores(course) -> dict:
+    with open(course / "grades.csv") as f:
+        return {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
+
+
+def test_a_two_node_ray_cluster_grades_on_both_nodes(tmp_path, reference_01):
+    """Head and worker are separate Ray node processes (own raylet, own CPUs) on this machine."""
+    from ray.cluster_utils import Cluster
+
+    course, expected = small_class(tmp_path, reference_01)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        result, seconds = grade(course, "01_arena", "--ray-address", cluster.address)
+    finally:
+        cluster.shutdown()
+    print(f"\n{len(expected)} students over two nodes in {seconds:.0f} s\n{result.stdout[-400:]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "on 2 Ray node(s)" in result.stdout, result.stdout
+    assert len(re.findall(r"^  node \w+: \d+ ", result.stdout, re.M)) == 2
+    assert scores(course) == expected
+
+
+def ray_workers_grading() -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if "ray::grade_submission" in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def left_in_scratch_folders() -> list[str]:
+    """Processes still working in a parallel grader's scratch folder (kernels, their Ray)."""
+    return [line for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+            for line in wait_until_none_in(folder)]
+
+
+def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, reference_01):
+    course, expected = small_class(tmp_path, reference_01)
+    grading = subprocess.Popen([str(ROOT / "scripts" / "grade"), "01_arena", "--workers", "1", "--retries=0"],
+                               cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (busy := ray_workers_grading()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert busy, "no Ray worker ever graded a submission"
+    time.sleep(3)  # well inside its nbgrader run
+    for worker in busy:
+        worker.kill()
+    out, err = grading.communicate(timeout=600)
+    assert grading.returncode == 1, out + err
+    lost = re.findall(r"^  (\w+): lost its Ray worker", err, re.M)
+    assert len(lost) == 1, err
+    assert set(scores(course)) >= set(expected) - set(lost)
+    assert not left_in_scratch_folders(), "the lost worker's nbgrader or kernel is still running"
+
+    rerun, _ = grade(course, "01_arena", "--workers", "2")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{len(expected) - 1} already graded" in rerun.stdout and "graded 1 of 1" in rerun.stdout, rerun.stdout
+    assert scores(course) == expected
+    assert not left_in_scratch_folders(), "processes left behind"
+    stale = [f for f in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+             if not Path(f"/proc/{f.name.removeprefix(SCRATCH_PREFIX).split('-')[0]}").exists()]
+    assert not stale, f"scratch folders of dead graders: {stale}"
