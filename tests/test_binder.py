@@ -164,7 +164,7 @@ def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
                               capture_output=True, text=True, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr[-3000:]
     # Every package at its locked version, and nothing missing that a package needs.
-    freeze = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True).stdout
+    freeze = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True).stdout
     installed = {canonicalize_name(n): Version(v) for n, v in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
     locked = pins(COURSE_LOCK)  # the venv has this Python
     assert {n: v for n, v in installed.items() if n in locked} == locked, "Binder's versions differ from the lock"
