@@ -1,0 +1,123 @@
+"""What the scaling knobs cost and buy on this machine: for each setting of
+num_env_runners, num_envs_per_env_runner and num_learners, the seconds to build
+the algorithm, env steps sampled per second of training, seconds of training
+until agent1+agent2 mean return >= 10, and the peak PSS of the process tree.
+
+    python bench/scaling.py [--seeds 1 2 3] [--cap 120] [--only NAME ...] [--cpus N] [--torch-threads N]
+
+Each run is its own process with a fresh Ray, one after the other (seed by seed,
+every setting in turn); the rest of
+the course config (arena_lib.training.COURSE_SETTINGS) stays as it is. --cpus N
+pins every run to N cores (as on Binder's 1 CPU). Prints figures; asserts nothing.
+
+The driver's PyTorch uses --torch-threads threads (default 1, as in Ray's workers,
+which Ray starts with OMP_NUM_THREADS=1); 0 keeps PyTorch's default of one thread
+per core. Measured here (2026-11-25, 2 cores, another job busy on one of them),
+sampling in the driver with PyTorch's default ran 10x slower (140 vs 1370 env steps
+per second): its threads wait for each other on every small forward pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from process_tree import run_measured  # noqa: E402
+
+TARGET = 10.0
+# name -> (num_env_runners, num_envs_per_env_runner, num_learners)
+SETTINGS = {
+    "0 runners x 1 env": (0, 1, 0),
+    "0 runners x 5 envs": (0, 5, 0),  # notebook 6's Tune trials
+    "0 runners x 10 envs": (0, 10, 0),
+    "1 runner x 5 envs": (1, 5, 0),
+    "2 runners x 1 env": (2, 1, 0),
+    "2 runners x 5 envs": (2, 5, 0),  # the course's default on 2 cores
+    "2 runners x 10 envs": (2, 10, 0),
+    "1 runner x 5 envs, 1 learner": (1, 5, 1),
+}
+
+
+def child(name: str, seed: int, cap: float, threads: int) -> None:
+    import torch
+
+    from arena_lib import start_ray
+    from arena_lib.training import arena_ppo_config
+
+    if threads:
+        torch.set_num_threads(threads)
+    runners, envs, learners = SETTINGS[name]
+    start_ray()
+    started = time.perf_counter()
+    config = (arena_ppo_config(seed=seed, num_envs_per_env_runner=envs)
+              .env_runners(num_env_runners=runners)
+              .learners(num_learners=learners))
+    algo = config.build_algo()
+    build = time.perf_counter() - started
+    started, ret, reached_at, steps_at_target = time.perf_counter(), float("nan"), None, None
+    while time.perf_counter() - started < cap:
+        result = algo.train()
+        ret = float(result["env_runners"].get("episode_return_mean", float("nan")))
+        steps = float(result["env_runners"]["num_env_steps_sampled_lifetime"])
+        if ret >= TARGET:
+            reached_at, steps_at_target = time.perf_counter() - started, steps
+            break
+    seconds = time.perf_counter() - started
+    print(json.dumps({"build": build, "seconds": seconds, "reached": reached_at, "return": ret,
+                      "iterations": algo.iteration, "env_steps": steps, "steps_per_s": steps / seconds}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--cap", type=float, default=120.0, help="seconds of training before giving up")
+    parser.add_argument("--only", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--cpus", type=int, help="pin each run to this many cores")
+    parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads in the driver (0: its default)")
+    parser.add_argument("--child", nargs=2, metavar=("NAME", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child[0], int(args.child[1]), args.cap, args.torch_threads)
+
+    cores = sorted(os.sched_getaffinity(0))[: args.cpus] if args.cpus else None
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores" + (f", runs pinned to {len(cores)}" if cores else "")
+          + f", driver's PyTorch threads: {args.torch_threads or 'default'}, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'setting':<30} {'seed':>4} {'build s':>8} {'steps/s':>8} {'to 10 s':>8} {'return':>7} {'iters':>6} "
+          f"{'peak PSS':>9}")
+    rows = {}
+    # Seed by seed, every setting in turn: on a machine shared with other jobs, each
+    # setting then meets much the same load.
+    for seed in args.seeds:
+        for name in args.only:
+            command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(args.cap),
+                       "--torch-threads", str(args.torch_threads)]
+            pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
+            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pin)
+            if result.returncode != 0:
+                print(f"{name:<30} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
+                continue
+            row = json.loads(result.stdout.strip().splitlines()[-1])
+            rows.setdefault(name, []).append((row, peak))
+            reached = f"{row['reached']:.1f}" if row["reached"] is not None else f">{args.cap:.0f}"
+            print(f"{name:<30} {seed:>4} {row['build']:>8.1f} {row['steps_per_s']:>8.0f} {reached:>8} "
+                  f"{row['return']:>7.1f} {row['iterations']:>6} {peak / 2**30:>7.2f}GB  "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    print("\nmedians")
+    for name, runs in rows.items():
+        reached = [r["reached"] if r["reached"] is not None else float("inf") for r, _ in runs]
+        median = statistics.median(reached)
+        print(f"{name:<30} build {statistics.median(r['build'] for r, _ in runs):5.1f} s, "
+              f"{statistics.median(r['steps_per_s'] for r, _ in runs):6.0f} steps/s, "
+              f"to 10: {'>' + str(int(args.cap)) if median == float('inf') else f'{median:.1f}'} s "
+              f"({', '.join('-' if x == float('inf') else f'{x:.0f}' for x in reached)}), "
+              f"peak {max(p for _, p in runs) / 2**30:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
