@@ -128,7 +128,7 @@ def check_train_until(train_until, algo) -> None:
 
 
 def check_greedy_action(greedy_action, module, observation_space) -> None:
-    """Exercise 4: greedy actions from an RLModule."""
+    """Exercise 4a (notebook 4): greedy actions from an RLModule."""
     from arena_lib.evaluation import TrainedPolicy
 
     reference = TrainedPolicy(module, observation_space)
@@ -148,7 +148,7 @@ def check_greedy_action(greedy_action, module, observation_space) -> None:
 
 
 def check_mean_returns(mean_returns) -> None:
-    """Exercise 5: the evaluation loop."""
+    """Exercise 4b (notebook 4): the evaluation loop."""
     from arena_lib.evaluation import evaluate
 
     config = {"width": 6, "height": 6, "ts": 30}
