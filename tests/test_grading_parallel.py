@@ -70,23 +70,30 @@ def feedback_verdicts(course, assignment) -> dict:
 def test_two_workers_give_exactly_the_serial_grades_and_feedback(graded, tmp_path):
     assignments = ("01_arena", "04_evaluation")
     course = course_like(graded, tmp_path, assignments)
+    runs = {}
     for assignment in assignments:
-        result, seconds = grade(course, assignment, "--workers", "2")
-        students = len(graded.classes[assignment])
-        print(f"\n{assignment}: {students} students with --workers 2 in {seconds:.0f} s "
+        runs[assignment] = result, seconds = grade(course, assignment, "--workers", "2")
+        print(f"\n{assignment}: {len(graded.classes[assignment])} students with --workers 2 in {seconds:.0f} s "
               f"(serial: {graded.runs[assignment][1]:.0f} s)")
         assert result.returncode == graded.runs[assignment][0].returncode, result.stdout + result.stderr
+    # Compared once both are graded: grades.csv lists every student of the gradebook for each assignment.
+    for assignment in assignments:
         assert gradebook_entries(course, assignment) == gradebook_entries(graded.course, assignment)
         assert csv_rows(course, assignment) == csv_rows(graded.course, assignment)
         assert feedback_verdicts(course, assignment) == feedback_verdicts(graded.course, assignment)
         assert sorted(p.parent.name for p in (course / "autograded").glob(f"*/{assignment}")) == sorted(
             p.parent.name for p in (graded.course / "autograded").glob(f"*/{assignment}"))
+    result = runs["04_evaluation"][0]
     # grace's kernel died (os._exit): listed, with the reason, never silently dropped.
     assert re.search(r"Not graded.*\n  grace: nbgrader could not grade it", result.stderr), result.stderr
     assert not left_in_scratch_folders(), "processes left behind"
 
-    again, _ = grade(course, "01_arena", "--workers", "2")  # all done: nothing is regraded
-    assert again.returncode == 0 and f"{len(graded.classes['01_arena'])} already graded" in again.stdout, again.stdout
+    # Run again: the graded are skipped; only who was not graded (cheat-memory) is tried again.
+    done = sorted(p.parent.name for p in (course / "autograded").glob("*/01_arena"))
+    again, _ = grade(course, "01_arena", "--workers", "2")
+    assert f"{len(done)} already graded, not regraded" in again.stdout, again.stdout
+    assert "graded 0 of 1 submissions" in again.stdout and "cheat-memory:" in again.stderr, again.stdout + again.stderr
+    assert sorted(p.parent.name for p in (course / "autograded").glob("*/01_arena")) == done
 
 
 @pytest.fixture(scope="module")
