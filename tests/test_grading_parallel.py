@@ -70,6 +70,7 @@ def feedback_verdicts(course, assignment) -> dict:
 def test_two_workers_give_exactly_the_serial_grades_and_feedback(graded, tmp_path):
     assignments = ("01_arena", "04_evaluation")
     course = course_like(graded, tmp_path, assignments)
+    before = scratch_folders()
     runs = {}
     for assignment in assignments:
         runs[assignment] = result, seconds = grade(course, assignment, "--workers", "2")
@@ -86,7 +87,7 @@ def test_two_workers_give_exactly_the_serial_grades_and_feedback(graded, tmp_pat
     result = runs["04_evaluation"][0]
     # grace's kernel died (os._exit): listed, with the reason, never silently dropped.
     assert re.search(r"Not graded.*\n  grace: nbgrader could not grade it", result.stderr), result.stderr
-    assert not left_in_scratch_folders(), "processes left behind"
+    assert not left_in_scratch_folders(before), "processes left behind"
 
     # Run again: the graded are skipped; only who was not graded (cheat-memory) is tried again.
     done = sorted(p.parent.name for p in (course / "autograded").glob("*/01_arena"))
@@ -153,14 +154,19 @@ def ray_workers_grading(grading: subprocess.Popen) -> list[psutil.Process]:
     return found
 
 
-def left_in_scratch_folders() -> list[str]:
-    """Processes still working in a parallel grader's scratch folder (kernels, their Ray)."""
-    return [line for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
-            for line in wait_until_none_in(folder)]
+def scratch_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
+
+
+def left_in_scratch_folders(before: set = frozenset()) -> list[str]:
+    """Processes still working in a parallel grader's scratch folder (kernels, their Ray),
+    other than those that were there ``before`` (another grading run on this machine)."""
+    return [line for folder in scratch_folders() - before for line in wait_until_none_in(folder)]
 
 
 def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, reference_01):
     course, expected = small_class(tmp_path, reference_01)
+    before = scratch_folders()
     grading = subprocess.Popen([str(ROOT / "scripts" / "grade"), "01_arena", "--workers", "1", "--retries=0"],
                                cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -176,13 +182,13 @@ def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, referen
     lost = re.findall(r"^  (\w+): lost its Ray worker", err, re.M)
     assert len(lost) == 1, err
     assert set(scores(course)) >= set(expected) - set(lost)
-    assert not left_in_scratch_folders(), "the lost worker's nbgrader or kernel is still running"
+    assert not left_in_scratch_folders(before), "the lost worker's nbgrader or kernel is still running"
 
     rerun, _ = grade(course, "01_arena", "--workers", "2")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{len(expected) - 1} already graded" in rerun.stdout and "graded 1 of 1" in rerun.stdout, rerun.stdout
     assert scores(course) == expected
-    assert not left_in_scratch_folders(), "processes left behind"
-    stale = [f for f in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+    assert not left_in_scratch_folders(before), "processes left behind"
+    stale = [f for f in scratch_folders() - before
              if not Path(f"/proc/{f.name.removeprefix(SCRATCH_PREFIX).split('-')[0]}").exists()]
     assert not stale, f"scratch folders of dead graders: {stale}"
