@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 
-from arena_grading.sandbox import die_with_parent
+from arena_grading.sandbox import die_with_parent, maker_is_alive
 
 STUDENT_FIELDS = ("first_name", "last_name", "email", "lms_user_id")
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
@@ -141,8 +141,7 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
 def sweep_stale_scratch() -> None:
     """Remove scratch folders of graders that were killed (a lost Ray worker cleans up nothing)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
-        maker = folder.name.removeprefix(SCRATCH_PREFIX).split("-")[0]
-        if maker.isdigit() and not Path(f"/proc/{maker}").exists():
+        if not maker_is_alive(folder.name, SCRATCH_PREFIX):
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -231,14 +231,19 @@ def _kill_and_remove(folder: Path) -> None:
         pass  # busy a moment longer, or gone: the next sandbox sweeps it
 
 
+def maker_is_alive(name: str, prefix: str) -> bool:
+    """Whether the process whose id follows ``prefix`` in ``name`` ("<prefix><pid>-...") still runs."""
+    maker = name.removeprefix(prefix).split("-")[0]
+    return maker.isdigit() and Path(f"/proc/{maker}").exists()
+
+
 def sweep_stale_cgroups() -> None:
     """Remove empty cgroups left by kernels that were killed (SIGKILL leaves no time to clean up).
     A cgroup whose maker still runs is left alone: it may be one that another kernel, graded
     at the same time, has made and not yet entered."""
     for parent in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"):
         for folder in parent.glob(f"{CGROUP_PREFIX}*") if parent.is_dir() else ():
-            maker = folder.name.removeprefix(CGROUP_PREFIX).split("-")[0]
-            if maker.isdigit() and Path(f"/proc/{maker}").exists():
+            if maker_is_alive(folder.name, CGROUP_PREFIX):
                 continue
             try:
                 if not (folder / "cgroup.procs").read_text().strip():

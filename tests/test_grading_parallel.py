@@ -19,6 +19,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from arena_grading.parallel import SCRATCH_PREFIX
+from arena_grading.sandbox import maker_is_alive
 from grading_run import SECRET, grade, wait_until_none_in
 from notebook_tools import ROOT, make_course, tool_env
 from submissions import arena_class
@@ -189,6 +190,5 @@ def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, referen
     assert f"{len(expected) - 1} already graded" in rerun.stdout and "graded 1 of 1" in rerun.stdout, rerun.stdout
     assert scores(course) == expected
     assert not left_in_scratch_folders(before), "processes left behind"
-    stale = [f for f in scratch_folders() - before
-             if not Path(f"/proc/{f.name.removeprefix(SCRATCH_PREFIX).split('-')[0]}").exists()]
+    stale = [f for f in scratch_folders() - before if not maker_is_alive(f.name, SCRATCH_PREFIX)]
     assert not stale, f"scratch folders of dead graders: {stale}"
