@@ -13,10 +13,6 @@ c.CourseDirectory.release_directory = "notebooks"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
-# After a cell's reply, wait this long for its last output. nbclient's default, 4 s, failed a whole
-# notebook (an endless loop, interrupted after 60 s) when both cores were busy with two graded
-# kernels at once (scripts/grade --workers 2 on a loaded 2-core machine).
-c.Execute.iopub_timeout = 30
 
 # Keep each student's output small in the gradebook and feedback.
 c.LimitOutput.max_lines = 200

@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 
-from arena_grading.sandbox import die_with_parent, maker_is_alive
+from arena_grading.sandbox import die_with_parent, maker_is_alive, unblock_signals
 
 STUDENT_FIELDS = ("first_name", "last_name", "email", "lms_user_id")
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
@@ -108,6 +108,13 @@ def read_record(folder: Path, assignment: str, student: str) -> dict | None:
         }
 
 
+def nbgrader_child() -> None:
+    """In the nbgrader process, before it starts: as if started from a terminal (this Ray
+    worker thread blocks SIGINT), and killed with the worker if the worker is lost."""
+    unblock_signals()
+    die_with_parent(signal.SIGKILL)
+
+
 def grade_submission(bundle: dict, submission: dict, assignment: str, student: str, autograde_args: list) -> Graded:
     """The Ray task: ``nbgrader autograde`` for one student in a scratch course folder."""
     import ray
@@ -125,7 +132,7 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
         done = subprocess.run(
             [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={student}", *autograde_args],
             cwd=scratch, env=env, capture_output=True, text=True,
-            preexec_fn=lambda: die_with_parent(signal.SIGKILL),  # a lost worker takes its nbgrader along
+            preexec_fn=nbgrader_child,
         )
         autograded = scratch / "autograded" / student / assignment
         return Graded(

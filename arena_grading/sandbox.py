@@ -296,6 +296,13 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         pass
 
 
+def unblock_signals() -> None:
+    """Let this process and its children receive every signal again. A Ray task's thread
+    has SIGINT blocked, children inherit that mask, and a kernel started under it never
+    sees nbgrader's interrupt: an endless loop then fails the whole notebook."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def main(argv: list[str]) -> int:
     """Kernelspec entry point: ``python -I -m arena_grading.sandbox -f CONNECTION_FILE [kernel args]``."""
     if len(argv) < 2 or argv[0] != "-f":
@@ -325,6 +332,7 @@ def main(argv: list[str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
     die_with_parent()  # and bubblewrap (--die-with-parent) with this process
+    unblock_signals()  # whoever started grading: the kernel must see interrupts
     try:
         args = bwrap_command(command, Path.cwd(), kernel_folder, limits)
         # The kernel's stdout only prints a banner; cells' output travels over its sockets.

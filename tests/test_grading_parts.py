@@ -74,6 +74,25 @@ def test_the_process_limit_stops_a_fork_loop(tmp_path):
     assert int(count) < 40 and error == "BlockingIOError"
 
 
+def test_nbgrader_started_by_a_ray_task_can_interrupt_its_kernel():
+    """A Ray task's thread blocks SIGINT and children inherit the mask: a kernel started so
+    never sees nbgrader's interrupt, and one endless loop failed a whole notebook."""
+    import signal
+
+    from arena_grading.parallel import nbgrader_child
+
+    def blocked_signals(**kwargs):
+        status = subprocess.run(["grep", "^SigBlk", "/proc/self/status"], capture_output=True, text=True, **kwargs)
+        return int(status.stdout.split()[1], 16)
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # as in a Ray task
+    try:
+        assert blocked_signals() & (1 << (signal.SIGINT - 1)), "the test did not block SIGINT"
+        assert blocked_signals(preexec_fn=nbgrader_child) == 0
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def test_a_missing_bubblewrap_is_named_with_its_fix(monkeypatch):
     monkeypatch.setenv("ARENA_BWRAP", "/nonexistent/bwrap")
     with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
