@@ -14,7 +14,7 @@ from ray.tune.execution.placement_groups import PlacementGroupFactory
 
 from arena_lib import tuning
 from arena_lib.training import arena_ppo_config
-from arena_lib.tune_checks import check_best_settings, check_param_space
+from arena_lib.checks import check_best_settings, check_param_space
 from arena_lib.tuning import METRIC, TRIAL_CHATTER, TrialsDoNotFit, check_trials_fit, grid_trials, trial_label
 
 SEARCHED = {"lr": "lr", "fcnet_hiddens": "_model_config/fcnet_hiddens"}
