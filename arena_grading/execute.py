@@ -15,7 +15,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from arena_grading import KERNEL_NAME
-from arena_grading.sandbox import Limits, parse_size
+from arena_grading.sandbox import Limits, parse_size, sweep_stale_folders
+
+KERNEL_FOLDER_PREFIX = "arena-kernel-"
 
 
 class SandboxedExecute(Execute):
@@ -31,7 +33,8 @@ class SandboxedExecute(Execute):
             return super().create_kernel_manager()
         self.kernel_name = KERNEL_NAME
         km = super().create_kernel_manager()
-        self._kernel_folder = tempfile.mkdtemp(prefix="arena-kernel-")
+        sweep_stale_folders(KERNEL_FOLDER_PREFIX)  # of nbgraders that were killed outright
+        self._kernel_folder = tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-")
         km.transport = "ipc"
         km.connection_file = os.path.join(self._kernel_folder, "kernel.json")
         km.ip = os.path.join(self._kernel_folder, "kernel-ipc")

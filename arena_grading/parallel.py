@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 
-from arena_grading.sandbox import die_with_parent, maker_is_alive, unblock_signals
+from arena_grading.sandbox import die_with_parent, sweep_stale_folders, unblock_signals
 
 STUDENT_FIELDS = ("first_name", "last_name", "email", "lms_user_id")
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
@@ -120,7 +120,7 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
     import ray
 
     started = time.perf_counter()
-    sweep_stale_scratch()
+    sweep_stale_folders(SCRATCH_PREFIX)  # of graders killed with a lost Ray worker
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         scratch.chmod(0o755)  # the sandbox's kernel runs as nobody and must reach the submission
@@ -143,13 +143,6 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def sweep_stale_scratch() -> None:
-    """Remove scratch folders of graders that were killed (a lost Ray worker cleans up nothing)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
-        if not maker_is_alive(folder.name, SCRATCH_PREFIX):
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def merge(course: Path, assignment: str, graded: Graded) -> None:

@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,6 +236,14 @@ def maker_is_alive(name: str, prefix: str) -> bool:
     """Whether the process whose id follows ``prefix`` in ``name`` ("<prefix><pid>-...") still runs."""
     maker = name.removeprefix(prefix).split("-")[0]
     return maker.isdigit() and Path(f"/proc/{maker}").exists()
+
+
+def sweep_stale_folders(prefix: str) -> None:
+    """Remove the temp folders ("<prefix><pid>-...") of makers that were killed outright
+    (SIGKILL, a lost Ray worker): they had no time to clean up."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        if not maker_is_alive(folder.name, prefix):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def sweep_stale_cgroups() -> None:

@@ -18,6 +18,7 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
+from arena_grading.execute import KERNEL_FOLDER_PREFIX
 from arena_grading.parallel import SCRATCH_PREFIX
 from arena_grading.sandbox import maker_is_alive
 from grading_run import SECRET, grade, wait_until_none_in
@@ -143,6 +144,18 @@ def test_a_two_node_ray_cluster_grades_on_both_nodes(tmp_path, reference_01):
     assert scores(course) == expected
 
 
+def running_kernels(grading: subprocess.Popen) -> list[psutil.Process]:
+    """The kernels that this grading run's nbgrader processes have started."""
+    found = []
+    for process in psutil.Process(grading.pid).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
 def ray_workers_grading(grading: subprocess.Popen) -> list[psutil.Process]:
     """This grading run's Ray workers that are grading a submission now."""
     found = []
@@ -155,8 +168,8 @@ def ray_workers_grading(grading: subprocess.Popen) -> list[psutil.Process]:
     return found
 
 
-def scratch_folders() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
+def scratch_folders(prefix: str = SCRATCH_PREFIX) -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob(f"{prefix}*"))
 
 
 def left_in_scratch_folders(before: set = frozenset()) -> list[str]:
@@ -167,15 +180,15 @@ def left_in_scratch_folders(before: set = frozenset()) -> list[str]:
 
 def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, reference_01):
     course, expected = small_class(tmp_path, reference_01)
-    before = scratch_folders()
+    before, kernel_folders_before = scratch_folders(), scratch_folders(KERNEL_FOLDER_PREFIX)
     grading = subprocess.Popen([str(ROOT / "scripts" / "grade"), "01_arena", "--workers", "1", "--retries=0"],
                                cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while not (busy := ray_workers_grading(grading)) and time.monotonic() < deadline:
+    while not (kernels := running_kernels(grading)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert busy, "no Ray worker ever graded a submission"
-    time.sleep(3)  # well inside its nbgrader run
+    assert kernels, "no Ray worker ever started a kernel to grade a submission"
+    busy = ray_workers_grading(grading)
     for worker in busy:
         worker.kill()
     out, err = grading.communicate(timeout=600)
@@ -190,5 +203,7 @@ def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, referen
     assert f"{len(expected) - 1} already graded" in rerun.stdout and "graded 1 of 1" in rerun.stdout, rerun.stdout
     assert scores(course) == expected
     assert not left_in_scratch_folders(before), "processes left behind"
-    stale = [f for f in scratch_folders() - before if not maker_is_alive(f.name, SCRATCH_PREFIX)]
-    assert not stale, f"scratch folders of dead graders: {stale}"
+    stale = [f for f in scratch_folders(KERNEL_FOLDER_PREFIX) - kernel_folders_before
+             if not maker_is_alive(f.name, KERNEL_FOLDER_PREFIX)]
+    stale += [f for f in scratch_folders() - before if not maker_is_alive(f.name, SCRATCH_PREFIX)]
+    assert not stale, f"temp folders of killed graders and their kernels: {stale}"
