@@ -144,24 +144,13 @@ def test_a_two_node_ray_cluster_grades_on_both_nodes(tmp_path, reference_01):
     assert scores(course) == expected
 
 
-def running_kernels(grading: subprocess.Popen) -> list[psutil.Process]:
-    """The kernels that this grading run's nbgrader processes have started."""
+def descendants(grading: subprocess.Popen, marker: str) -> list[psutil.Process]:
+    """This grading run's processes whose command line holds ``marker``: its Ray workers
+    grading a submission now ("ray::grade_submission"), their kernels ("ipykernel_launcher")."""
     found = []
     for process in psutil.Process(grading.pid).children(recursive=True):
         try:
-            if "ipykernel_launcher" in " ".join(process.cmdline()):
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
-
-
-def ray_workers_grading(grading: subprocess.Popen) -> list[psutil.Process]:
-    """This grading run's Ray workers that are grading a submission now."""
-    found = []
-    for process in psutil.Process(grading.pid).children(recursive=True):
-        try:
-            if "ray::grade_submission" in " ".join(process.cmdline()):
+            if marker in " ".join(process.cmdline()):
                 found.append(process)
         except psutil.Error:
             continue
@@ -185,10 +174,10 @@ def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, referen
                                cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while not (kernels := running_kernels(grading)) and time.monotonic() < deadline:
+    while not (kernels := descendants(grading, "ipykernel_launcher")) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert kernels, "no Ray worker ever started a kernel to grade a submission"
-    busy = ray_workers_grading(grading)
+    busy = descendants(grading, "ray::grade_submission")
     for worker in busy:
         worker.kill()
     out, err = grading.communicate(timeout=600)
