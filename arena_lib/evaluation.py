@@ -19,8 +19,15 @@ def module_input(observation, observation_space) -> torch.Tensor:
     return torch.as_tensor(flat[None], dtype=torch.float32)
 
 
+def reads_cell_numbers(module) -> bool:
+    """True if the module reads ``[own_cell, other_cell]`` as integers (no one-hot connector,
+    as notebook 5's ``keep_cell_numbers``)."""
+    return isinstance(module.observation_space, gym.spaces.MultiDiscrete)
+
+
 class TrainedPolicy:
-    """Acts with a trained RLModule: greedy (the most likely action) or sampled."""
+    """Acts with a trained RLModule: greedy (the most likely action) or sampled. The module
+    gets what it reads: the one-hot encoding (the course's connector) or the two cell numbers."""
 
     def __init__(self, module, observation_space, greedy: bool = True, seed: int | None = None):
         if module is None:
@@ -31,8 +38,12 @@ class TrainedPolicy:
         self.rng = np.random.default_rng(seed)
 
     def action_logits(self, observation) -> np.ndarray:
+        if reads_cell_numbers(self.module):
+            batch = torch.as_tensor(np.asarray(observation, dtype=np.int64)[None])
+        else:
+            batch = module_input(observation, self.observation_space)
         with torch.no_grad():
-            out = self.module.forward_inference({"obs": module_input(observation, self.observation_space)})
+            out = self.module.forward_inference({"obs": batch})
         return out["action_dist_inputs"][0].numpy()
 
     def compute_action(self, observation) -> int:
@@ -45,14 +56,14 @@ class TrainedPolicy:
     __call__ = compute_action
 
 
-def trained_policies(algo, policy_mapping_fn=agent_to_policy, greedy: bool = True) -> dict:
-    """One ``TrainedPolicy`` per agent, from the algorithm's RLModules."""
+def trained_policies(algo, policy_mapping_fn=agent_to_policy, greedy: bool = True, seed: int | None = None) -> dict:
+    """One ``TrainedPolicy`` per agent, from the algorithm's RLModules (greedy, or sampled
+    from the action distribution with ``greedy=False``, repeatably with a ``seed``)."""
     env = MultiAgentArena(algo.config.env_config)
     return {
-        agent: TrainedPolicy(
-            algo.get_module(policy_mapping_fn(agent, None)), env.observation_spaces[agent], greedy=greedy
-        )
-        for agent in env.possible_agents
+        agent: TrainedPolicy(algo.get_module(policy_mapping_fn(agent, None)), env.observation_spaces[agent],
+                             greedy=greedy, seed=None if seed is None else seed + number)
+        for number, agent in enumerate(env.possible_agents)
     }
 
 

@@ -1,18 +1,14 @@
-"""RLModules on the arena: what each policy's network reads, building a config's modules
-without training, and playing with modules that read the two cell numbers as they are."""
+"""RLModules on the arena: what each policy's network reads, and building a config's
+modules without training. (Playing with them: arena_lib.evaluation.trained_policies.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import gymnasium as gym
-import numpy as np
-import torch
 from ray.rllib.connectors.env_to_module import FlattenObservations
 
 from arena_lib.env import MultiAgentArena
-from arena_lib.evaluation import TrainedPolicy
-from arena_lib.training import agent_to_policy
 
 AGENTS = ("agent1", "agent2")
 
@@ -63,32 +59,3 @@ def build_modules(config):
 def count_parameters(module) -> int:
     """Number of trainable numbers (weights and biases) in a torch module or RLModule."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def reads_cell_numbers(module) -> bool:
-    """True if the module reads ``[own_cell, other_cell]`` as integers (no one-hot connector)."""
-    return isinstance(module.observation_space, gym.spaces.MultiDiscrete)
-
-
-class ModulePolicy(TrainedPolicy):
-    """A ``TrainedPolicy`` that hands its module what the module reads: the two cell
-    numbers as they are, or (as ``TrainedPolicy`` does) their one-hot encoding."""
-
-    def action_logits(self, observation) -> np.ndarray:
-        if not reads_cell_numbers(self.module):
-            return super().action_logits(observation)
-        batch = torch.as_tensor(np.asarray(observation, dtype=np.int64)[None])
-        with torch.no_grad():
-            out = self.module.forward_inference({"obs": batch})
-        return out["action_dist_inputs"][0].numpy()
-
-
-def module_policies(algo, greedy: bool = True, seed: int | None = None, policy_mapping_fn=agent_to_policy) -> dict:
-    """One ``ModulePolicy`` per agent from a trained algorithm's RLModules (greedy, or
-    sampled from the action distribution with ``greedy=False``), for ``rollout``/``evaluate``."""
-    env = MultiAgentArena(algo.config.env_config)
-    return {
-        agent: ModulePolicy(algo.get_module(policy_mapping_fn(agent, None)), env.observation_spaces[agent],
-                            greedy=greedy, seed=None if seed is None else seed + number)
-        for number, agent in enumerate(env.possible_agents)
-    }

@@ -15,9 +15,9 @@ from torch import nn
 
 from arena_lib import MultiAgentArena, rollout
 from arena_lib.checks import CELL_MODULE_CONFIG, check_cell_module, check_cell_module_config
-from arena_lib.evaluation import TrainedPolicy
+from arena_lib.evaluation import TrainedPolicy, reads_cell_numbers
 from arena_lib.models import (
-    KeepCellNumbers, ModulePolicy, build_modules, count_parameters, keep_cell_numbers, module_spaces, reads_cell_numbers,
+    KeepCellNumbers, build_modules, count_parameters, keep_cell_numbers, module_spaces,
 )
 from arena_lib.training import arena_ppo_config
 
@@ -129,17 +129,17 @@ def test_module_policy_feeds_each_module_what_it_reads():
     modules = build_modules(cell_config())
     env = MultiAgentArena()
     space = env.observation_spaces["agent1"]
-    cell_policy = ModulePolicy(modules["policy1"], space)
+    cell_policy = TrainedPolicy(modules["policy1"], space)
     obs = np.array([3, 97])
     with torch.no_grad():
         expected = modules["policy1"].forward_inference({"obs": torch.tensor([[3, 97]])})["action_dist_inputs"][0]
     np.testing.assert_allclose(cell_policy.action_logits(obs), expected.numpy())
     assert cell_policy(obs) == int(torch.argmax(expected))
-    one_hot = ModulePolicy(modules["policy2"], space)
+    one_hot = TrainedPolicy(modules["policy2"], space)
     reference = TrainedPolicy(modules["policy2"], space)
     assert all(one_hot(np.array([a, b])) == reference(np.array([a, b])) for a in range(0, 100, 7) for b in range(5, 100, 11))
-    sampled = [rollout(MultiAgentArena(), {"agent1": ModulePolicy(modules["policy1"], space, greedy=False, seed=3),
-                                           "agent2": ModulePolicy(modules["policy2"], space, greedy=False, seed=4)}).returns
+    sampled = [rollout(MultiAgentArena(), {"agent1": TrainedPolicy(modules["policy1"], space, greedy=False, seed=3),
+                                           "agent2": TrainedPolicy(modules["policy2"], space, greedy=False, seed=4)}).returns
                for _ in range(2)]
     assert sampled[0] == sampled[1]  # seeded: the same episode twice
 
