@@ -11,6 +11,8 @@ import re
 
 from ray.tune import ProgressReporter
 
+from arena_lib.ray_setup import skip_forwarded_lines
+
 # The metric the course searches on: agent1's + agent2's mean episode return.
 METRIC = "env_runners/episode_return_mean"
 
@@ -30,15 +32,10 @@ def hide_trial_chatter() -> None:
 
     Tune runs each trial's algorithm in a process of its own, which logs at
     Ray's default level (INFO); the course's driver logs errors only. Errors and
-    tracebacks from trials still show. (Same mechanism as
-    ``ray_setup.hide_worker_deprecation_notices``: Ray's log deduplicators.)
+    tracebacks from trials still show. (Ray's log deduplicators, as
+    ``ray_setup.hide_worker_deprecation_notices``.)
     """
-    try:
-        from ray._private import ray_logging
-    except ImportError:  # a future Ray moved it: the lines show, nothing breaks
-        return
-    for deduplicator in (ray_logging.stdout_deduplicator, ray_logging.stderr_deduplicator):
-        deduplicator.skip_re = TRIAL_CHATTER
+    skip_forwarded_lines(TRIAL_CHATTER)  # it includes the deprecation notices start_ray() hides
 
 
 def short_name(parameter: str) -> str:
