@@ -12,6 +12,10 @@ PIP_VERSION := 26.3
 UV_VERSION := 0.13.8
 # Every other package comes at the version in the lock (make lock, README "Locked versions").
 LOCK := requirements/test.lock.txt
+# The TensorFlow appendix's packages, in a folder of their own that only that notebook
+# puts on its path (scripts/lock.py says why they stay out of the environment).
+TF_LOCK := requirements/tf.lock.txt
+TF_SITE := $(VENV)/tf-site
 PYTEST_ARGS ?=
 
 .PHONY: setup lab test test-latest lock bench clean notebooks grade chromium sandbox
@@ -20,13 +24,15 @@ setup: $(VENV)/.installed sandbox
 
 # torch first (the CPU build, see TORCH_PIP_ARGS), then the lock, which is complete:
 # pip installs exactly what it lists and resolves nothing.
-$(VENV)/.installed: pyproject.toml $(LOCK) Makefile
+$(VENV)/.installed: pyproject.toml $(LOCK) $(TF_LOCK) Makefile
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in [(3, 11), (3, 12)], "Python 3.11 or 3.12 is needed, this is " + sys.version'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/python -m pip install --quiet --no-deps torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	rm -rf $(TF_SITE)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(TF_SITE) -r $(TF_LOCK)
 	$(BIN)/python -m arena_grading install-kernel
 	touch $@
 

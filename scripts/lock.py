@@ -30,6 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCKS = ROOT / "requirements"
 TEST_LOCK = LOCKS / "test.lock.txt"
 COURSE_LOCK = LOCKS / "course.lock.txt"
+# The TensorFlow appendix's packages, installed into a folder of their own (the Makefile's
+# TF_SITE) that only that notebook puts on its path: RLlib imports TensorFlow in every
+# process whenever it can (78 modules call try_import_tf() at import), which measured
+# here cost every other notebook +3 s and +0.5 GB per process (import arena_lib 2.7 s,
+# 0.39 GB without; 5.2-6.3 s, 0.90 GB with). Only what the test lock lacks goes in it.
+TF_LOCK = LOCKS / "tf.lock.txt"
+TF_REQUIREMENTS = ("tensorflow-cpu==2.21.0", "tf-keras==2.21.0")  # Keras 2: RLlib's TF policies need it
 LEFT_OUT = ("torch", "rfc3987-syntax", "lark")
 TORCH_VERSION = "2.13.0"
 FINGERPRINT_PREFIX = "# pyproject.toml dependencies sha256: "
@@ -71,6 +78,32 @@ def compile_lock(extra: str, output: Path, overrides: Path, constraints: Path | 
     )
 
 
+def compile_tf_lock(overrides: Path) -> None:
+    """The appendix's packages that the test lock does not have, at versions that agree with it.
+    tf-keras asks for `tensorflow`, the same module as `tensorflow-cpu` in a 572 MB wheel
+    (tensorflow-cpu's is 274 MB): overridden away."""
+    requirements, resolved = LOCKS / ".tf.in", LOCKS / ".tf.resolved.txt"
+    requirements.write_text("\n".join(TF_REQUIREMENTS) + "\n")
+    with overrides.open("a") as f:
+        f.write('tensorflow ; python_version < "0"\n')
+    try:
+        subprocess.run(["uv", "pip", "compile", str(requirements), "--universal", "--constraint", str(TEST_LOCK),
+                        "--override", str(overrides), "--no-header", "--no-annotate", "--quiet",
+                        "-o", str(resolved)], check=True, cwd=ROOT)
+        locked = {line.split("==")[0] for line in TEST_LOCK.read_text().splitlines() if "==" in line}
+        extra = [line for line in resolved.read_text().splitlines()
+                 if "==" in line and line.split("==")[0] not in locked and not line.startswith("wheel==")]
+    finally:
+        requirements.unlink()
+        resolved.unlink(missing_ok=True)
+    TF_LOCK.write_text(
+        "# Made by `make lock` (scripts/lock.py); do not edit. The TensorFlow appendix's packages that\n"
+        "# requirements/test.lock.txt lacks, installed with `pip install --no-deps --target` into a folder\n"
+        "# of their own (the Makefile's TF_SITE), never into the course's environment (scripts/lock.py says why).\n"
+        + "\n".join(extra) + "\n"
+    )
+
+
 def main() -> None:
     LOCKS.mkdir(exist_ok=True)
     overrides = LOCKS / ".torch-cpu-override.txt"
@@ -78,9 +111,10 @@ def main() -> None:
     try:
         compile_lock("test", TEST_LOCK, overrides)
         compile_lock("course", COURSE_LOCK, overrides, constraints=TEST_LOCK)
+        compile_tf_lock(overrides)
     finally:
         overrides.unlink()
-    print(f"wrote {TEST_LOCK.relative_to(ROOT)} and {COURSE_LOCK.relative_to(ROOT)}")
+    print(f"wrote {TEST_LOCK.relative_to(ROOT)}, {COURSE_LOCK.relative_to(ROOT)} and {TF_LOCK.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
