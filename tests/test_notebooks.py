@@ -67,8 +67,12 @@ def test_student_notebooks_are_generated_from_solutions(tmp_path):
         )
 
 
+# nbgrader validate on one solution (01: no training): the course config and the
+# self-checks work under nbgrader. Every solution, hidden tests included, runs top to
+# bottom with the same budget in test_binder.py (no error, every self-check passes), so
+# running each a second time here would only add minutes to CI.
 @pytest.mark.slow
-@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", SOLUTIONS[:1], ids=lambda p: p.parent.name)
 def test_nbgrader_validate_passes_on_solutions(path, tmp_path):
     result = nbgrader("validate", str(copy_to(tmp_path, path)), cwd=tmp_path)
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout
