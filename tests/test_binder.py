@@ -163,6 +163,12 @@ def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
     imported = subprocess.run([python, "-c", f"import {', '.join(modules)}; import ipywidgets, jupyterlab, nbgrader"],
                               capture_output=True, text=True, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr[-3000:]
+    # The appendix's TensorFlow, in its own folder (arena_lib/tf_appendix.py).
+    appendix = subprocess.run([python, "-c", "from arena_lib.tf_appendix import use_tensorflow; use_tensorflow(); "
+                               "import tensorflow, tf_keras; print(tensorflow.__version__)"],
+                              capture_output=True, text=True, cwd=tmp_path)
+    assert appendix.returncode == 0, appendix.stderr[-3000:]
+    assert Version(appendix.stdout) == pins(lock.TF_LOCK)["tensorflow-cpu"], appendix.stdout
     # Every package at its locked version, and nothing missing that a package needs.
     freeze = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True).stdout
     installed = {canonicalize_name(n): Version(v) for n, v in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}

@@ -103,3 +103,12 @@ def test_this_environment_was_installed_from_the_lock():
     assert Version(metadata.version("torch")).base_version == lock.TORCH_VERSION
     with pytest.raises(metadata.PackageNotFoundError):
         metadata.version("rfc3987-syntax")  # 2 s more for every process that imports ray
+
+
+def test_the_tensorflow_lock_adds_only_what_the_course_lacks():
+    """The appendix's folder (arena_lib/tf_appendix.py) is appended to the path: a package
+    in it that the course also has would be a second, unused copy of another version."""
+    tensorflow = pins(lock.TF_LOCK)
+    assert {"tensorflow-cpu", "tf-keras"} <= set(tensorflow), f"{lock.TF_LOCK.name} lacks TensorFlow: {MAKE_LOCK}"
+    both = set(tensorflow) & set(pins(lock.TEST_LOCK))
+    assert not both, f"{lock.TF_LOCK.name} repeats packages of {lock.TEST_LOCK.name}: {sorted(both)}; {MAKE_LOCK}"

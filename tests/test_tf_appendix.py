@@ -56,17 +56,21 @@ def test_the_2021_way_trains_with_tensorflow_on_the_old_api_stack():
         def policy_mapping_fn(agent_id, episode, worker, **kwargs):
             return "policy1" if agent_id == "agent1" else "policy2"
 
-        config = (
-            PPOConfig()
-            .api_stack(enable_rl_module_and_learner=False, enable_env_runner_and_connector_v2=False)
-            .framework("tf")
-            .environment(MultiAgentArena, env_config={"width": 10, "height": 10, "ts": 100})
-            .env_runners(num_env_runners=0, num_envs_per_env_runner=10)
-            .training(train_batch_size=1000, lr=3e-3, model={"fcnet_hiddens": [64, 64]})
-            .multi_agent(policies=policies, policy_mapping_fn=policy_mapping_fn)
-            .debugging(seed=1, log_level="ERROR")
-        )
-        algo = config.build_algo()
+        try:
+            config = (
+                PPOConfig()
+                .api_stack(enable_rl_module_and_learner=False, enable_env_runner_and_connector_v2=False)
+                .framework("tf")
+                .environment(MultiAgentArena, env_config={"width": 10, "height": 10, "ts": 100})
+                .env_runners(num_env_runners=0, num_envs_per_env_runner=10)
+                .training(train_batch_size=1000, lr=3e-3, model={"fcnet_hiddens": [64, 64]})
+                .multi_agent(policies=policies, policy_mapping_fn=policy_mapping_fn)
+                .debugging(seed=1, log_level="ERROR")
+            )
+            algo = config.build_algo()
+        except Exception as error:
+            raise SystemExit(f"ray {ray.__version__}: PPO with TensorFlow on the old API stack, which the "
+                             f"TensorFlow appendix needs, fails to build: {type(error).__name__}: {error}")
         result = algo.train()
         obs, _ = MultiAgentArena({"width": 10, "height": 10, "ts": 100}).reset(seed=0)
         action = algo.compute_single_action(obs["agent1"], policy_id="policy1", explore=False)
