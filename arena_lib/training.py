@@ -78,7 +78,7 @@ def arena_ppo_config(
         PPOConfig()
         .environment(MultiAgentArena, env_config=dict(env_config or {}))
         .env_runners(
-            num_env_runners=s["num_env_runners"] or default_num_env_runners(),
+            num_env_runners=default_num_env_runners() if s["num_env_runners"] is None else s["num_env_runners"],
             num_envs_per_env_runner=s["num_envs_per_env_runner"],
             env_to_module_connector=flatten_observations,
         )

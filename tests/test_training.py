@@ -47,6 +47,12 @@ def test_config_rejects_unknown_settings():
         arena_ppo_config(num_envs=3)
 
 
+def test_zero_env_runners_means_sampling_in_the_driver():
+    """0 is a setting of its own (no EnvRunner process), not "use the default"."""
+    assert arena_ppo_config(num_env_runners=0).num_env_runners == 0
+    assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
+
+
 def test_train_needs_exactly_one_stopping_rule():
     with pytest.raises(ValueError, match="exactly one"):
         train(None)
