@@ -1,7 +1,9 @@
 """Run every solutions notebook top to bottom with the full training budget (as a
 student would) and print its wall seconds and peak memory.
 
-    python bench/notebook_series.py [--grading] [--binder]
+    python bench/notebook_series.py [--grading] [--binder] [07 ...]
+
+Names given (07, tune, ...) run only the notebooks whose file name contains one.
 
 --grading sets NBGRADER_EXECUTION=autograde, the small budgets used while grading.
 --binder  runs each notebook as on Binder: in a box of 2 GiB and 1 CPU (a cgroup,
@@ -45,7 +47,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grading", action="store_true", help="use the grading budgets")
     parser.add_argument("--binder", action="store_true", help="in Binder's limits, with JupyterLab")
+    parser.add_argument("only", nargs="*", help="only the notebooks whose file name contains one of these")
     args = parser.parse_args()
+    notebooks = [p for p in sorted(ROOT.glob("solutions/*/*.ipynb")) if not args.only or any(o in p.name for o in args.only)]
+    if not notebooks:
+        parser.error(f"no notebook's name contains any of {args.only}; the notebooks: "
+                     + ", ".join(p.name for p in sorted(ROOT.glob("solutions/*/*.ipynb"))))
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("NBGRADER_EXECUTION", None)
     if args.grading:
@@ -58,7 +65,7 @@ def main() -> None:
         print(f"in {box.describe()}, JupyterLab beside the kernel")
     total = 0.0
     print(f"{'notebook':<32} {'seconds':>8} {'peak':>8}  result")
-    for notebook in sorted(ROOT.glob("solutions/*/*.ipynb")):
+    for notebook in notebooks:
         with tempfile.TemporaryDirectory() as work:
             if box:
                 result, peak, seconds = run_in_binder_box(box, notebook, env, work)
@@ -66,7 +73,7 @@ def main() -> None:
                 result, peak, seconds = run_plain(notebook, env, work)
         total += seconds
         verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
-        print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>6.2f}GB  {verdict}", flush=True)
+        print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>5.2f}GiB  {verdict}", flush=True)
     print(f"{'whole series':<32} {total:>8.1f}")
 
 

@@ -106,7 +106,7 @@ def main() -> None:
             rows.setdefault(name, []).append((row, peak))
             reached = f"{row['reached']:.1f}" if row["reached"] is not None else f">{args.cap:.0f}"
             print(f"{name:<30} {seed:>4} {row['build']:>8.1f} {row['steps_per_s']:>8.0f} {reached:>8} "
-                  f"{row['return']:>7.1f} {row['iterations']:>6} {peak / 2**30:>7.2f}GB  "
+                  f"{row['return']:>7.1f} {row['iterations']:>6} {peak / 2**30:>6.2f}GiB  "
                   f"(load {os.getloadavg()[0]:.1f})", flush=True)
     print("\nmedians")
     for name, runs in rows.items():
@@ -116,7 +116,7 @@ def main() -> None:
               f"{statistics.median(r['steps_per_s'] for r, _ in runs):6.0f} steps/s, "
               f"to 10: {'>' + str(int(args.cap)) if median == float('inf') else f'{median:.1f}'} s "
               f"({', '.join('-' if x == float('inf') else f'{x:.0f}' for x in reached)}), "
-              f"peak {max(p for _, p in runs) / 2**30:.2f} GB")
+              f"peak {max(p for _, p in runs) / 2**30:.2f} GiB")
 
 
 if __name__ == "__main__":

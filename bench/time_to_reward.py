@@ -1,16 +1,19 @@
 """Seconds of training until agent1+agent2 mean return >= 10: the course's config
-against RLlib's default PPO config, side by side in one run, with the peak PSS of
-each training's whole process tree (driver + Ray).
+against RLlib's default PPO config and a plain PyTorch PPO (bench/ppo_reference.py,
+the same nets and batch in one process, no Ray) as a yardstick, side by side in
+one run, with the peak PSS of each training's whole process tree (driver + Ray).
 
-    python bench/time_to_reward.py [--seeds 1 2 3] [--cap 300]
+    python bench/time_to_reward.py [--configs course rllib-default pytorch-reference] [--seeds 1 2 3] [--cap 300]
 
-Each training runs in its own process (a fresh Ray), one after the other.
+Each training runs in its own process (a fresh Ray for the RLlib configs), one
+after the other.
 Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import statistics
 import sys
@@ -21,6 +24,33 @@ sys.path.insert(0, str(Path(__file__).parent))
 from process_tree import run_measured  # noqa: E402
 
 TARGET = 10.0
+# "pytorch-reference" is no RLlib config: its child runs ppo_reference.train_to_target.
+CONFIGS = ("course", "rllib-default", "pytorch-reference")
+REFERENCE = "pytorch-reference"
+
+
+def course_variant(name: str) -> tuple[dict, int | None]:
+    """'course:num_env_runners=0,torch_threads=1' -> (course settings to change, torch threads
+    of the driver or None): variants of the course config, compared side by side."""
+    settings = {}
+    for item in filter(None, name.partition(":")[2].split(",")):
+        key, _, value = item.partition("=")
+        settings[key] = ast.literal_eval(value)
+    return settings, settings.pop("torch_threads", None)
+
+
+def config_name(name: str) -> str:
+    """argparse type: a known config, or the course config with settings changed."""
+    if name in CONFIGS:
+        return name
+    if name.startswith("course:"):
+        from arena_lib.training import COURSE_SETTINGS
+
+        unknown = sorted(set(course_variant(name)[0]) - set(COURSE_SETTINGS))
+        if not unknown:
+            return name
+        raise argparse.ArgumentTypeError(f"unknown setting(s) {unknown}; allowed: {sorted(COURSE_SETTINGS)} and torch_threads")
+    raise argparse.ArgumentTypeError(f"{name!r}: use one of {list(CONFIGS)} or course:KEY=VALUE,...")
 
 
 def build_config(name: str, seed: int):
@@ -29,8 +59,8 @@ def build_config(name: str, seed: int):
     from arena_lib.env import MultiAgentArena
     from arena_lib.training import POLICY_OF_AGENT, agent_to_policy, arena_ppo_config, flatten_observations
 
-    if name == "course":
-        return arena_ppo_config(seed=seed)
+    if name.startswith("course"):
+        return arena_ppo_config(seed=seed, **course_variant(name)[0])
     if name == "rllib-default":
         # Only what the arena needs to run at all: the connector and two policies.
         return (
@@ -40,12 +70,23 @@ def build_config(name: str, seed: int):
             .multi_agent(policies=set(POLICY_OF_AGENT.values()), policy_mapping_fn=agent_to_policy)
             .debugging(seed=seed)
         )
-    raise ValueError(f"unknown config {name!r}; use 'course' or 'rllib-default'")
+    raise ValueError(f"unknown RLlib config {name!r}; use 'course' or 'rllib-default'")
 
 
 def child(name: str, seed: int, cap: float) -> None:
+    if name == REFERENCE:
+        # No Ray: it trains in this child itself, so the table and the peak PSS measure it alike.
+        from ppo_reference import train_to_target
+
+        print(json.dumps(train_to_target(seed, cap, TARGET)))
+        return
     from arena_lib import start_ray
 
+    threads = course_variant(name)[1] if name.startswith("course") else None
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     start_ray()
     algo = build_config(name, seed).build_algo()
     started, iterations, ret = time.perf_counter(), 0, float("nan")
@@ -63,7 +104,9 @@ def child(name: str, seed: int, cap: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=["course", "rllib-default"])
+    parser.add_argument("--configs", nargs="+", type=config_name, default=list(CONFIGS),
+                        help=f"{', '.join(CONFIGS)}, or the course's with settings changed: "
+                             "course:num_env_runners=0,torch_threads=1")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--cap", type=float, default=300.0, help="seconds of training before giving up")
     parser.add_argument("--child", nargs=2, metavar=("CONFIG", "SEED"), help=argparse.SUPPRESS)
@@ -71,25 +114,25 @@ def main() -> None:
     if args.child:
         return child(args.child[0], int(args.child[1]), args.cap)
 
-    print(f"{'config':<14} {'seed':>4} {'seconds':>8} {'reached':>8} {'return':>7} {'iters':>6} {'env steps':>10} {'peak PSS':>9}")
+    print(f"{'config':<36} {'seed':>4} {'seconds':>8} {'reached':>8} {'return':>7} {'iters':>6} {'env steps':>10} {'peak PSS':>9}")
     summary = {}
     for name in args.configs:
         for seed in args.seeds:
             command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(args.cap)]
             result, peak, _ = run_measured(command, timeout=args.cap + 300)
             if result.returncode != 0:
-                print(f"{name:<14} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
+                print(f"{name:<36} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
                 continue
             row = json.loads(result.stdout.strip().splitlines()[-1])
             summary.setdefault(name, []).append((row["seconds"] if row["reached"] else float("inf"), peak))
-            print(f"{name:<14} {seed:>4} {row['seconds']:>8.1f} {str(row['reached']):>8} {row['return']:>7.1f} "
-                  f"{row['iterations']:>6} {row['env_steps']:>10.0f} {peak / 2**30:>7.2f}GB", flush=True)
+            print(f"{name:<36} {seed:>4} {row['seconds']:>8.1f} {str(row['reached']):>8} {row['return']:>7.1f} "
+                  f"{row['iterations']:>6} {row['env_steps']:>10.0f} {peak / 2**30:>6.2f}GiB", flush=True)
     print()
     for name, rows in summary.items():
         median = statistics.median(s for s, _ in rows)
         shown = f"{median:.1f} s" if median != float("inf") else f"> {args.cap:.0f} s (not reached)"
         print(f"{name}: median seconds to return >= {TARGET:g}: {shown}; "
-              f"max peak PSS {max(p for _, p in rows) / 2**30:.2f} GB")
+              f"max peak PSS {max(p for _, p in rows) / 2**30:.2f} GiB")
     if "course" in summary and "rllib-default" in summary:
         course = statistics.median(s for s, _ in summary["course"])
         default = statistics.median(s for s, _ in summary["rllib-default"])
@@ -97,6 +140,12 @@ def main() -> None:
             print(f"course is more than {args.cap / course:.1f}x faster (default did not reach the target)")
         else:
             print(f"course is {default / course:.1f}x faster than RLlib's default")
+    if "course" in summary and REFERENCE in summary:
+        course = statistics.median(s for s, _ in summary["course"])
+        reference = statistics.median(s for s, _ in summary[REFERENCE])
+        # What RLlib's machinery (Ray, EnvRunners, connectors) costs over a bare loop.
+        if max(course, reference) < float("inf"):
+            print(f"course takes {course / reference:.1f}x the time of the plain PyTorch reference")
 
 
 if __name__ == "__main__":
