@@ -153,6 +153,9 @@ def quiet_rllib_logs() -> None:
     for name in ("ray", "ray.rllib", "ray.tune", "ray.train"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray\..*")
+    # Each algorithm that samples in this process registers RLlib's env wrapper with
+    # gymnasium again (a second one: a restored checkpoint, notebook 5's comparison).
+    warnings.filterwarnings("ignore", message=r".*Overriding environment rllib-", category=UserWarning)
 
 
 def hide_worker_deprecation_notices() -> None:
