@@ -12,9 +12,14 @@ bare env steps that the sampled steps would take. Asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import ast
 import statistics
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from env_steps import bare_env_steps_per_second  # noqa: E402
+from time_to_reward import parse_settings  # noqa: E402
 
 
 def timers(result: dict, prefix: str = "") -> dict[str, float]:
@@ -29,32 +34,13 @@ def timers(result: dict, prefix: str = "") -> dict[str, float]:
     return found
 
 
-def bare_env_seconds(steps: int) -> float:
-    """Seconds this process takes for ``steps`` env steps with random actions and no RLlib."""
-    import numpy as np
-
-    from arena_lib.env import MultiAgentArena
-
-    env, rng = MultiAgentArena({"width": 10, "height": 10, "ts": 100}), np.random.default_rng(0)
-    env.reset(seed=0)
-    started = time.perf_counter()
-    for _ in range(steps):
-        _, _, _, truncated, _ = env.step({agent: int(rng.integers(4)) for agent in ("agent1", "agent2")})
-        if truncated["__all__"]:
-            env.reset()
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="course settings to change (arena_lib.training.COURSE_SETTINGS)")
     args = parser.parse_args()
-    settings = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        settings[key] = ast.literal_eval(value)
+    settings = parse_settings(args.set)
 
     from arena_lib import start_ray
     from arena_lib.training import arena_ppo_config
@@ -79,7 +65,7 @@ def main() -> None:
     for name, values in sorted(samples.items(), key=lambda item: -statistics.mean(item[1])):
         if statistics.mean(values) >= 0.0005:
             print(f"  {name:<68} {statistics.mean(values):8.4f} s")
-    print(f"{f'{steps} bare env steps, random actions, no RLlib':<70} {bare_env_seconds(steps):8.3f} s")
+    print(f"{f'{steps} bare env steps, random actions, no RLlib':<70} {steps / bare_env_steps_per_second(steps):8.3f} s")
 
 
 if __name__ == "__main__":

@@ -29,13 +29,19 @@ CONFIGS = ("course", "rllib-default", "pytorch-reference")
 REFERENCE = "pytorch-reference"
 
 
+def parse_settings(items) -> dict:
+    """['num_env_runners=0', 'fcnet_hiddens=[32]'] -> {'num_env_runners': 0, 'fcnet_hiddens': [32]}."""
+    settings = {}
+    for item in filter(None, items):
+        key, _, value = item.partition("=")
+        settings[key] = ast.literal_eval(value)
+    return settings
+
+
 def course_variant(name: str) -> tuple[dict, int | None]:
     """'course:num_env_runners=0,torch_threads=1' -> (course settings to change, torch threads
     of the driver or None): variants of the course config, compared side by side."""
-    settings = {}
-    for item in filter(None, name.partition(":")[2].split(",")):
-        key, _, value = item.partition("=")
-        settings[key] = ast.literal_eval(value)
+    settings = parse_settings(name.partition(":")[2].split(","))
     return settings, settings.pop("torch_threads", None)
 
 
