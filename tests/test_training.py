@@ -11,7 +11,7 @@ from ray.rllib.utils.spaces.space_utils import get_base_struct_from_space
 from arena_lib import MultiAgentArena, RandomPolicy
 from arena_lib.evaluation import TrainedPolicy, evaluate, module_input, trained_policies
 from arena_lib.ray_setup import available_cpus
-from arena_lib.training import TrainingHistory, arena_ppo_config, plot_learning_curve, train
+from arena_lib.training import TrainingHistory, arena_ppo_config, default_sampling, plot_learning_curve, train
 
 # A budget that only proves the pipeline runs; bench/ measures learning.
 TINY = dict(num_env_runners=1, num_envs_per_env_runner=2, train_batch_size_per_learner=400, minibatch_size=100, num_epochs=1)
@@ -50,6 +50,13 @@ def test_config_rejects_unknown_settings():
 def test_zero_env_runners_means_sampling_in_the_driver():
     """0 is a setting of its own (no EnvRunner process), not "use the default"."""
     assert arena_ppo_config(num_env_runners=0).num_env_runners == 0
+    assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
+
+
+def test_grading_samples_in_the_driver_unless_told_otherwise(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert default_sampling() == (0, 10)
+    assert arena_ppo_config().num_env_runners == 0
     assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
 
 
