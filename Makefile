@@ -74,11 +74,12 @@ lock: setup
 test-latest: chromium sandbox
 	$(PYTHON) scripts/test_latest.py
 
+# Env steps/s and each notebook on all cores, then issue 14's table (fast_and_light.py runs
+# time_to_reward.py --cap 150 and notebook_series.py --binder among its rows) at the end.
 bench: setup
 	$(BIN)/python bench/env_steps.py
-	$(BIN)/python bench/time_to_reward.py --cap 150
 	$(BIN)/python bench/notebook_series.py
-	$(BIN)/python bench/notebook_series.py --binder
+	$(BIN)/python bench/fast_and_light.py
 
 clean:
 	rm -rf $(VENV) .venv-latest build *.egg-info .pytest_cache

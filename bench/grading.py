@@ -37,6 +37,42 @@ def outcome(result) -> str:
     return "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
 
 
+def modes(no_unsafe: bool = False, workers=()) -> dict:
+    """How to autograde: mode name -> assignment -> the command."""
+    commands = {"sandbox": lambda a: [*SERIAL, a]}
+    if not no_unsafe:
+        commands["no sandbox"] = lambda a: [*SERIAL, a, "--SandboxedExecute.sandbox=False"]
+    for n in workers:
+        commands[f"--workers {n}"] = lambda a, n=n: ["arena_grading", "grade-parallel", a, f"--workers={n}"]
+    return commands
+
+
+def grade(assignments, students: int, commands: dict) -> dict[str, dict[str, tuple[float, str]]]:
+    """Grade ``students`` correct submissions of each assignment in a temporary course, in
+    every mode, printing a line per step; return {mode: {assignment: (seconds, outcome)}}."""
+    print(f"{'assignment':<20} {'step':<22} {'students':>8} {'seconds':>8} {'s/student':>9} {'students/h':>10} "
+          f"{'peak PSS':>9}  result")
+    graded = {mode: {} for mode in commands}
+    with tempfile.TemporaryDirectory() as tmp:
+        course = make_course(Path(tmp))
+        for assignment in assignments:
+            nbgrader("generate_assignment", assignment, cwd=course)
+            result, peak, seconds = measured(["arena_grading", "record", assignment], course)
+            print(f"{assignment:<20} {'reference answers':<22} {'':>8} {seconds:>8.1f} {'':>9} "
+                  f"{peak / 1e9:>7.2f}GB  {outcome(result)} (once per change)", flush=True)
+            submission = Submission(assignment).solve()
+            for number in range(students):
+                submission.write(course / "submitted" / f"student{number:03}" / assignment / submission.filename)
+            for mode, command in commands.items():
+                shutil.rmtree(course / "autograded", ignore_errors=True)
+                result, peak, seconds = measured(command(assignment), course)
+                graded[mode][assignment] = seconds, outcome(result)
+                print(f"{assignment:<20} {'autograde, ' + mode:<22} {students:>8} {seconds:>8.1f} "
+                      f"{seconds / students:>9.1f} {3600 * students / seconds:>10.0f} "
+                      f"{peak / 1e9:>7.2f}GB  {outcome(result)}", flush=True)
+    return graded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=1, help="correct submissions per assignment")
@@ -44,32 +80,9 @@ def main() -> None:
     parser.add_argument("--workers", nargs="*", type=int, default=[], help="also grade with these --workers")
     parser.add_argument("--no-unsafe", action="store_true", help="skip grading without the sandbox")
     args = parser.parse_args()
-    modes = {"sandbox": lambda a: [*SERIAL, a]}
-    if not args.no_unsafe:
-        modes["no sandbox"] = lambda a: [*SERIAL, a, "--SandboxedExecute.sandbox=False"]
-    for n in args.workers:
-        modes[f"--workers {n}"] = lambda a, n=n: ["arena_grading", "grade-parallel", a, f"--workers={n}"]
-    print(f"{'assignment':<20} {'step':<22} {'students':>8} {'seconds':>8} {'s/student':>9} {'students/h':>10} "
-          f"{'peak PSS':>9}  result")
-    totals = dict.fromkeys(modes, 0.0)
-    with tempfile.TemporaryDirectory() as tmp:
-        course = make_course(Path(tmp))
-        for assignment in args.assignments:
-            nbgrader("generate_assignment", assignment, cwd=course)
-            result, peak, seconds = measured(["arena_grading", "record", assignment], course)
-            print(f"{assignment:<20} {'reference answers':<22} {'':>8} {seconds:>8.1f} {'':>9} "
-                  f"{peak / 1e9:>7.2f}GB  {outcome(result)} (once per change)", flush=True)
-            submission = Submission(assignment).solve()
-            for number in range(args.students):
-                submission.write(course / "submitted" / f"student{number:03}" / assignment / submission.filename)
-            for mode, command in modes.items():
-                shutil.rmtree(course / "autograded", ignore_errors=True)
-                result, peak, seconds = measured(command(assignment), course)
-                totals[mode] += seconds
-                print(f"{assignment:<20} {'autograde, ' + mode:<22} {args.students:>8} {seconds:>8.1f} "
-                      f"{seconds / args.students:>9.1f} {3600 * args.students / seconds:>10.0f} "
-                      f"{peak / 1e9:>7.2f}GB  {outcome(result)}", flush=True)
-    for mode, total in totals.items():
+    graded = grade(args.assignments, args.students, modes(args.no_unsafe, args.workers))
+    for mode, steps in graded.items():
+        total = sum(seconds for seconds, _ in steps.values())
         print(f"{'all, ' + mode:<43} {args.students:>8} {total:>8.1f} {total / args.students:>9.1f} "
               f"{3600 * args.students / total:>10.0f}")
 

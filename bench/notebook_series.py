@@ -29,6 +29,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 from process_tree import run_measured  # noqa: E402
 
 
+def notebook_env(grading: bool = False) -> dict:
+    """This environment with the venv's bin first, and the full budget unless ``grading``."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("NBGRADER_EXECUTION", None)
+    if grading:
+        env["NBGRADER_EXECUTION"] = "autograde"
+    return env
+
+
 def run_plain(notebook: Path, env: dict, work: str):
     command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                "--ExecutePreprocessor.timeout=600", "--output-dir", work, str(notebook)]
@@ -53,10 +62,7 @@ def main() -> None:
     if not notebooks:
         parser.error(f"no notebook's name contains any of {args.only}; the notebooks: "
                      + ", ".join(p.name for p in sorted(ROOT.glob("solutions/*/*.ipynb"))))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    env.pop("NBGRADER_EXECUTION", None)
-    if args.grading:
-        env["NBGRADER_EXECUTION"] = "autograde"
+    env = notebook_env(args.grading)
     box = None
     if args.binder:
         from binder_box import Box

@@ -3,10 +3,10 @@ against RLlib's default PPO config and a plain PyTorch PPO (bench/ppo_reference.
 the same nets and batch in one process, no Ray) as a yardstick, side by side in
 one run, with the peak PSS of each training's whole process tree (driver + Ray).
 
-    python bench/time_to_reward.py [--configs course rllib-default pytorch-reference] [--seeds 1 2 3] [--cap 300]
+    python bench/time_to_reward.py [--configs course rllib-default pytorch-reference] [--seeds 1 2 3] [--cap 300] [--cpus 1]
 
 Each training runs in its own process (a fresh Ray for the RLlib configs), one
-after the other.
+after the other; --cpus N pins each to N cores (--cpus 1 as `taskset -c 0`).
 Prints figures; asserts nothing about time.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import statistics
 import sys
 import time
@@ -108,6 +109,42 @@ def child(name: str, seed: int, cap: float) -> None:
                       "iterations": iterations, "env_steps": steps}))
 
 
+def seconds_to_target(row: dict) -> float:
+    """A run's seconds until the target, inf if it did not reach it."""
+    return row["seconds"] if row["reached"] else float("inf")
+
+
+def pinned(cpus: int | None):
+    """A preexec_fn that pins a child (and all it starts) to the first ``cpus`` cores, as taskset -c 0."""
+    cores = sorted(os.sched_getaffinity(0))[:cpus] if cpus else None
+    return (lambda: os.sched_setaffinity(0, cores)) if cores else None
+
+
+def compare(configs, seeds, cap: float, cpus: int | None = None) -> dict[str, list[tuple[dict, int]]]:
+    """Train each config with each seed, each in a child process (pinned to ``cpus`` cores if
+    given), printing a line per run; return {config: [(its JSON row, peak tree PSS in bytes)]}.
+    A failed run's row is {"error": "seed N: why (its last line of stderr)"}."""
+    print(f"{'config':<36} {'seed':>4} {'seconds':>8} {'reached':>8} {'return':>7} {'iters':>6} {'env steps':>10} {'peak PSS':>9}"
+          + (f"  (pinned to {cpus} core(s))" if cpus else ""))
+    runs = {}
+    for name in configs:
+        for seed in seeds:
+            command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(cap)]
+            # The cap is checked between iterations; the timeout is for a run that hangs.
+            result, peak, seconds = run_measured(command, timeout=cap + 300, preexec_fn=pinned(cpus))
+            if result.returncode != 0:
+                print(f"{name:<36} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
+                last = result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]
+                error = f"killed after {seconds:.0f} s (timeout)" if seconds >= cap + 300 else last[0]
+                runs.setdefault(name, []).append(({"error": f"seed {seed}: {error}"}, peak))
+                continue
+            row = json.loads(result.stdout.strip().splitlines()[-1])
+            runs.setdefault(name, []).append((row, peak))
+            print(f"{name:<36} {seed:>4} {row['seconds']:>8.1f} {str(row['reached']):>8} {row['return']:>7.1f} "
+                  f"{row['iterations']:>6} {row['env_steps']:>10.0f} {peak / 2**30:>6.2f}GiB", flush=True)
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", type=config_name, default=list(CONFIGS),
@@ -115,24 +152,16 @@ def main() -> None:
                              "course:num_env_runners=0,torch_threads=1")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--cap", type=float, default=300.0, help="seconds of training before giving up")
+    parser.add_argument("--cpus", type=int, help="pin each run to this many cores (1: as taskset -c 0)")
     parser.add_argument("--child", nargs=2, metavar=("CONFIG", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child[0], int(args.child[1]), args.cap)
 
-    print(f"{'config':<36} {'seed':>4} {'seconds':>8} {'reached':>8} {'return':>7} {'iters':>6} {'env steps':>10} {'peak PSS':>9}")
-    summary = {}
-    for name in args.configs:
-        for seed in args.seeds:
-            command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(args.cap)]
-            result, peak, _ = run_measured(command, timeout=args.cap + 300)
-            if result.returncode != 0:
-                print(f"{name:<36} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
-                continue
-            row = json.loads(result.stdout.strip().splitlines()[-1])
-            summary.setdefault(name, []).append((row["seconds"] if row["reached"] else float("inf"), peak))
-            print(f"{name:<36} {seed:>4} {row['seconds']:>8.1f} {str(row['reached']):>8} {row['return']:>7.1f} "
-                  f"{row['iterations']:>6} {row['env_steps']:>10.0f} {peak / 2**30:>6.2f}GiB", flush=True)
+    runs = compare(args.configs, args.seeds, args.cap, args.cpus)
+    summary = {name: [(seconds_to_target(row), peak) for row, peak in rows if "error" not in row]
+               for name, rows in runs.items()}
+    summary = {name: rows for name, rows in summary.items() if rows}
     print()
     for name, rows in summary.items():
         median = statistics.median(s for s, _ in rows)
