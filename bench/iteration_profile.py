@@ -2,16 +2,21 @@
 steps, RLModule inference, connectors) against the learner update and the weight
 sync, for the course's config with any of its settings changed.
 
-    python bench/iteration_profile.py [--iterations 20] [--set num_env_runners=0 ...]
+    python bench/iteration_profile.py [--iterations 20] [--set num_env_runners=0 ...] [--profile]
 
 Prints the mean seconds per iteration of every timer RLlib reports (after a warm-up
 of 3 iterations), the wall time per iteration measured around train(), and the
-bare env steps that the sampled steps would take. Asserts nothing about time.
+bare env steps that the sampled steps would take. With --profile it samples in the
+driver (num_env_runners=0, so that one profiler sees everything) under cProfile and
+splits an iteration into its parts: the profiler slows Python code, so read the shares,
+not the seconds. Asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import statistics
 import sys
 import time
@@ -34,13 +39,46 @@ def timers(result: dict, prefix: str = "") -> dict[str, float]:
     return found
 
 
+# (file name ends with, function name) -> the part of an iteration it stands for. Parts
+# nest (sampling holds the rest but the learner), so shares are of the whole iteration.
+PARTS = {
+    ("multi_agent_env_runner.py", "_sample"): "sampling, all of it",
+    ("env_to_module_pipeline.py", "__call__"): "  env-to-module connectors",
+    ("flatten_observations.py", "__call__"): "    of which one-hot encoding (FlattenObservations)",
+    ("rl_module.py", "forward_exploration"): "  RLModule forward passes",
+    ("get_actions.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
+    ("normalize_and_clip_actions.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
+    ("unbatch_to_individual_items.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
+    ("listify_data_for_vector_env.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
+    ("remove_single_ts_time_rank_from_batch.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
+    ("multi_agent_env_runner.py", "_increase_sampled_metrics"): "  per-step metrics (MetricsLogger)",
+    ("multi_agent_episode.py", "add_env_step"): "  episode bookkeeping (MultiAgentEpisode.add_env_step)",
+    ("sync_vector_multi_agent_env.py", "step"): "  the envs' step() (vectorized)",
+    ("learner_group.py", "update"): "learner update",
+}
+
+
+def profiled_parts(stats: pstats.Stats) -> dict[str, float]:
+    """Cumulative seconds of each of PARTS in a profile."""
+    found = dict.fromkeys(PARTS.values(), 0.0)
+    for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
+        for (ending, name), part in PARTS.items():
+            if function == name and filename.endswith(ending):
+                found[part] += cumulative
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="course settings to change (arena_lib.training.COURSE_SETTINGS)")
+    parser.add_argument("--profile", action="store_true", help="split an iteration into its parts with cProfile")
     args = parser.parse_args()
     settings = parse_settings(args.set)
+    if args.profile:
+        settings["num_env_runners"] = 0
+    profiler = cProfile.Profile()
 
     from arena_lib import start_ray
     from arena_lib.training import arena_ppo_config
@@ -49,10 +87,14 @@ def main() -> None:
     algo = arena_ppo_config(seed=1, **settings).build_algo()
     walls, samples = [], {}
     for iteration in range(args.iterations + 3):
+        measured = iteration >= 3  # warm-up: the first iterations build graphs and fill caches
+        if measured and args.profile:
+            profiler.enable()
         started = time.perf_counter()
         result = algo.train()
         wall = time.perf_counter() - started
-        if iteration < 3:  # warm-up: the first iterations build graphs and fill caches
+        profiler.disable()
+        if not measured:
             continue
         walls.append(wall)
         for name, seconds in timers(result).items():
@@ -66,6 +108,12 @@ def main() -> None:
         if statistics.mean(values) >= 0.0005:
             print(f"  {name:<68} {statistics.mean(values):8.4f} s")
     print(f"{f'{steps} bare env steps, random actions, no RLlib':<70} {steps / bare_env_steps_per_second(steps):8.3f} s")
+    if args.profile:
+        stats = pstats.Stats(profiler)
+        whole = stats.total_tt
+        print(f"\nunder cProfile: {whole / args.iterations:.3f} s per iteration; each part's share of it")
+        for part, seconds in profiled_parts(stats).items():
+            print(f"  {part:<68} {100 * seconds / whole:7.1f} %")
 
 
 if __name__ == "__main__":
