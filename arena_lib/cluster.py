@@ -56,7 +56,11 @@ class LocalCluster:
         if loopback:
             node["node_ip_address"] = "127.0.0.1"
         with self._own_folder():
-            self.cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
+            # No autoscaler monitor (``no_monitor``): it would start and stop nodes, and this
+            # cluster's nodes are fixed; it is one process of about 50 MB less (Binder has 2 GB).
+            # The log monitor stays: it forwards the workers' prints and errors to the driver.
+            self.cluster = Cluster(initialize_head=True,
+                                   head_node_args={**node, "include_dashboard": False, "no_monitor": True})
             try:
                 self.workers = [self.cluster.add_node(**node) for _ in range(nodes - 1)]
                 self.cluster.wait_for_nodes()
