@@ -74,10 +74,10 @@ def animate_episode(episode, fps: int = 5, size_inches: float = 4.0):
     from IPython.display import HTML
 
     frames = _frames_of(episode)
-    captions = _captions_of(episode, len(frames))
     if os.environ.get("NBGRADER_EXECUTION"):
         return HTML(f"<p><i>(An animation of {len(frames)} frames is shown here; it is left out while grading.)</i></p>")
 
+    captions = _captions_of(episode, len(frames))
     import matplotlib
     from matplotlib.animation import FuncAnimation
     from matplotlib.figure import Figure

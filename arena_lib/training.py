@@ -95,14 +95,15 @@ def arena_ppo_config(
     if unknown:
         raise ValueError(f"Unknown setting(s) {unknown}; allowed: {sorted(COURSE_SETTINGS)}.")
     s = {**COURSE_SETTINGS, **settings}
-    num_env_runners, num_envs_per_env_runner = default_sampling(s["num_env_runners"])
+    num_env_runners, envs_each = default_sampling(s["num_env_runners"])
+    if s["num_envs_per_env_runner"] is not None:
+        envs_each = s["num_envs_per_env_runner"]
     config = (
         PPOConfig()
         .environment(MultiAgentArena, env_config=dict(env_config or {}))
         .env_runners(
             num_env_runners=num_env_runners,
-            num_envs_per_env_runner=num_envs_per_env_runner if s["num_envs_per_env_runner"] is None
-            else s["num_envs_per_env_runner"],
+            num_envs_per_env_runner=envs_each,
             env_to_module_connector=flatten_observations,
         )
         .training(

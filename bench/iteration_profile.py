@@ -39,33 +39,30 @@ def timers(result: dict, prefix: str = "") -> dict[str, float]:
     return found
 
 
-# (file name ends with, function name) -> the part of an iteration it stands for. Parts
-# nest (sampling holds the rest but the learner), so shares are of the whole iteration.
+# The part of an iteration -> the (file name ends with, function name) calls it stands for.
+# Parts nest (sampling holds the rest but the learner), so shares are of the whole iteration.
 PARTS = {
-    ("multi_agent_env_runner.py", "_sample"): "sampling, all of it",
-    ("env_to_module_pipeline.py", "__call__"): "  env-to-module connectors",
-    ("flatten_observations.py", "__call__"): "    of which one-hot encoding (FlattenObservations)",
-    ("rl_module.py", "forward_exploration"): "  RLModule forward passes",
-    ("get_actions.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
-    ("normalize_and_clip_actions.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
-    ("unbatch_to_individual_items.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
-    ("listify_data_for_vector_env.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
-    ("remove_single_ts_time_rank_from_batch.py", "__call__"): "  module-to-env connectors (sampling actions, unbatching)",
-    ("multi_agent_env_runner.py", "_increase_sampled_metrics"): "  per-step metrics (MetricsLogger)",
-    ("multi_agent_episode.py", "add_env_step"): "  episode bookkeeping (MultiAgentEpisode.add_env_step)",
-    ("sync_vector_multi_agent_env.py", "step"): "  the envs' step() (vectorized)",
-    ("learner_group.py", "update"): "learner update",
+    "sampling, all of it": [("multi_agent_env_runner.py", "_sample")],
+    "  env-to-module connectors": [("env_to_module_pipeline.py", "__call__")],
+    "    of which one-hot encoding (FlattenObservations)": [("flatten_observations.py", "__call__")],
+    "  RLModule forward passes": [("rl_module.py", "forward_exploration")],
+    "  module-to-env connectors (sampling actions, unbatching)": [
+        (f"{piece}.py", "__call__") for piece in ("get_actions", "normalize_and_clip_actions",
+                                                  "unbatch_to_individual_items", "listify_data_for_vector_env",
+                                                  "remove_single_ts_time_rank_from_batch")],
+    "  per-step metrics (MetricsLogger)": [("multi_agent_env_runner.py", "_increase_sampled_metrics")],
+    "  episode bookkeeping (MultiAgentEpisode.add_env_step)": [("multi_agent_episode.py", "add_env_step")],
+    "  the envs' step() (vectorized)": [("sync_vector_multi_agent_env.py", "step")],
+    "learner update": [("learner_group.py", "update")],
 }
 
 
 def profiled_parts(stats: pstats.Stats) -> dict[str, float]:
     """Cumulative seconds of each of PARTS in a profile."""
-    found = dict.fromkeys(PARTS.values(), 0.0)
-    for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
-        for (ending, name), part in PARTS.items():
-            if function == name and filename.endswith(ending):
-                found[part] += cumulative
-    return found
+    return {part: sum(cumulative for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers)
+                      in stats.stats.items()
+                      if any(function == name and filename.endswith(ending) for ending, name in calls))
+            for part, calls in PARTS.items()}
 
 
 def main() -> None:
