@@ -38,8 +38,9 @@ $(VENV)/.installed: pyproject.toml $(LOCK) $(TF_LOCK) Makefile
 
 # The repository is the server root (nbgrader needs the course inside it); the
 # first notebook opens. Containers often run as root, which Jupyter refuses unless told.
+# A fixed hash seed makes a training run repeat with the same RLlib seed (see `start`).
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+	PYTHONHASHSEED=0 $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks/01_arena/01_rl_and_the_arena.ipynb \
 		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
 

@@ -6,7 +6,8 @@ one run, with the peak PSS of each training's whole process tree (driver + Ray).
     python bench/time_to_reward.py [--configs course rllib-default pytorch-reference] [--seeds 1 2 3] [--cap 300] [--cpus 1]
 
 Each training runs in its own process (a fresh Ray for the RLlib configs), one
-after the other; --cpus N pins each to N cores (--cpus 1 as `taskset -c 0`).
+after the other, with PYTHONHASHSEED set to its seed so that a seed repeats (see
+repeatable_env); --cpus N pins each to N cores (--cpus 1 as `taskset -c 0`).
 Prints figures; asserts nothing about time.
 """
 
@@ -120,6 +121,17 @@ def pinned(cpus: int | None):
     return (lambda: os.sched_setaffinity(0, cores)) if cores else None
 
 
+def repeatable_env(seed: int) -> dict:
+    """This environment with Python's hash seed fixed to ``seed``, for a child (and the Ray it starts).
+
+    RLlib keeps agent and module IDs in sets, whose order of iteration Python draws anew in each
+    process (hash randomization); that order decides which policy draws its random actions first,
+    so the same RLlib seed took 7 iterations in one process and 12 in the next. With the hash
+    seed fixed too, a seed is one repeatable run (same iterations and returns, with EnvRunners too).
+    """
+    return {**os.environ, "PYTHONHASHSEED": str(seed)}
+
+
 def compare(configs, seeds, cap: float, cpus: int | None = None) -> dict[str, list[tuple[dict, int]]]:
     """Train each config with each seed, each in a child process (pinned to ``cpus`` cores if
     given), printing a line per run; return {config: [(its JSON row, peak tree PSS in bytes)]}.
@@ -131,7 +143,8 @@ def compare(configs, seeds, cap: float, cpus: int | None = None) -> dict[str, li
         for seed in seeds:
             command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(cap)]
             # The cap is checked between iterations; the timeout is for a run that hangs.
-            result, peak, seconds = run_measured(command, timeout=cap + 300, preexec_fn=pinned(cpus))
+            result, peak, seconds = run_measured(command, timeout=cap + 300, preexec_fn=pinned(cpus),
+                                                 env=repeatable_env(seed))
             if result.returncode != 0:
                 print(f"{name:<36} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
                 last = result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]

@@ -154,3 +154,47 @@ def test_trained_policy_names_a_missing_module(trained):
     algo, _ = trained
     with pytest.raises(ValueError, match="module id"):
         TrainedPolicy(algo.get_module("policy3"), MultiAgentArena().observation_spaces["agent1"])
+
+
+# Two iterations with one EnvRunner in a fresh process (and a fresh Ray): what a kernel does.
+SEEDED_RUN = """
+import json, torch
+from arena_lib import start_ray
+from arena_lib.training import arena_ppo_config
+start_ray(num_cpus=2)
+algo = arena_ppo_config(seed=7, **{tiny}).build_algo()
+returns = [algo.train()["env_runners"]["episode_return_mean"] for _ in range(2)]
+weights = {{m: float(sum(p.abs().sum() for p in algo.get_module(m).parameters())) for m in ("policy1", "policy2")}}
+print(json.dumps({{"returns": returns, "weights": weights}}))
+"""
+
+
+@pytest.mark.slow
+def test_a_seed_repeats_when_the_hash_seed_is_fixed(tmp_path):
+    """Notebook 4 says runs repeat under `make lab` and Binder, which fix PYTHONHASHSEED: RLlib keeps
+    agent and module IDs in sets, and their order (which policy samples first) is per process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = SEEDED_RUN.format(tiny=dict(TINY, train_batch_size_per_learner=200))
+    env = {**os.environ, "PYTHONHASHSEED": "0", "RAY_ADDRESS": ""}
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    first, second = (json.loads(run.stdout.strip().splitlines()[-1]) for run in runs)
+    assert first == second, f"the same seed and hash seed gave two different runs: {first} vs {second}"
+
+
+def test_make_lab_and_binder_fix_the_hash_seed():
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    started = subprocess.run(["bash", str(root / "start"), "sh", "-c", "echo $PYTHONHASHSEED"],
+                             env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=30)
+    assert started.returncode == 0 and started.stdout.strip() == "0", started
+    lab = subprocess.run(["make", "-n", "-C", str(root), "lab"], capture_output=True, text=True, timeout=60)
+    assert "PYTHONHASHSEED=0" in next(line for line in lab.stdout.splitlines() if " lab " in line), lab.stdout
