@@ -114,6 +114,27 @@ def test_a_second_notebook_gets_a_clear_message_instead_of_a_second_ray(box, tmp
     assert run.oom_kills == 0 and run.peak_bytes < BINDER_MEMORY
 
 
+TORCH_THREADS = """
+import sys
+if sys.argv[1] == "torch-first":
+    import torch
+from arena_lib import start_ray
+start_ray()
+import torch
+print("threads:", torch.get_num_threads())
+"""
+
+
+@pytest.mark.parametrize("order", ["torch-first", "ray-first"])
+def test_pytorch_keeps_to_binders_one_cpu(order, box, tmp_path):
+    """Under a CPU quota PyTorch still sees every core; two threads on one CPU doubled the time to the target."""
+    if not box.limited or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs a CPU quota below the machine's cores (a cgroup, 2 or more cores)")
+    run = box.run([sys.executable, "-c", TORCH_THREADS, order], timeout=300, cwd=tmp_path, env=student_env())
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
+    assert "threads: 1" in run.result.stdout, f"PyTorch should use the box's one CPU: {run.result.stdout}"
+
+
 def notebook_imports() -> set[str]:
     """Top-level modules the course notebooks import."""
     modules = set()
