@@ -9,7 +9,8 @@ Rows, numbered as in the issue:
      beside the plain PyTorch PPO reference, on all cores and pinned to 1 CPU
   2  the same for RLlib's default PPO config, capped at --cap seconds of training
   3  peak PSS of a training process tree (driver + all of Ray), course config (row 1's runs)
-  4  each notebook's full run in the Binder box (2 GiB, 1 CPU, JupyterLab beside): its peak
+  4  each notebook's full run in the Binder box (2 GiB, 1 CPU, JupyterLab beside): its peak working
+     set (page cache the kernel frees under the limit left out) and its peak with page cache
   5  `import arena_lib`, `start_ray()` and each notebook's first code cell in a fresh
      process or kernel, on all cores and pinned to 1 CPU (median of --runs)
   6  autograding one student's notebooks 01-04 in the sandbox, in all
@@ -196,17 +197,19 @@ def binder(notebooks: list[Path]) -> dict:
     found = {}
     for notebook in notebooks:
         with tempfile.TemporaryDirectory() as work:
-            result, peak, seconds = run_in_binder_box(box, notebook, notebook_env(), work)
-        found[notebook] = result, peak, seconds
-        print(f"Binder box {notebook.stem}: {seconds:.0f} s, peak {memory(peak)}, exit {result.returncode}", flush=True)
+            result, peak, working_set, seconds = run_in_binder_box(box, notebook, notebook_env(), work)
+        found[notebook] = result, peak, working_set, seconds
+        print(f"Binder box {notebook.stem}: {seconds:.0f} s, peak {memory(peak)}, working set {memory(working_set)}, "
+              f"exit {result.returncode}", flush=True)
     return found
 
 
 def binder_figure(found: dict, notebook: Path):
-    result, peak, seconds = found[notebook]
+    """The goal counts the working set: page cache the kernel frees under the limit kills nothing."""
+    result, peak, working_set, seconds = found[notebook]
     if result.returncode != 0:
         raise RuntimeError((result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1])
-    return f"{memory(peak)}; run {seconds:.0f} s", peak <= 1.0 * GB
+    return f"working set {memory(working_set)}, with page cache {memory(peak)}; run {seconds:.0f} s", working_set <= 1.0 * GB
 
 
 def grading_figure(graded: dict):
@@ -267,7 +270,7 @@ def main() -> None:
     if 4 in rows:
         found = attempt(binder, notebooks)
         for nb in notebooks:
-            table.append(row(f"4 · Binder box (2 GiB, 1 CPU, JupyterLab) peak, full run: {nb.stem}", "<= 1.0 GB",
+            table.append(row(f"4 · Binder box (2 GiB, 1 CPU, JupyterLab) peak working set, full run: {nb.stem}", "<= 1.0 GB",
                              f"python bench/notebook_series.py --binder {nb.stem}",
                              binder_figure, found, nb))
 

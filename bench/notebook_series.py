@@ -8,7 +8,9 @@ Names given (07, tune, ...) run only the notebooks whose file name contains one.
 --grading sets NBGRADER_EXECUTION=autograde, the small budgets used while grading.
 --binder  runs each notebook as on Binder: in a box of 2 GiB and 1 CPU (a cgroup,
           where this machine allows it) with JupyterLab running beside the kernel;
-          the peak is the box's (JupyterLab, kernel, all of Ray). Without it, the
+          the peak is the box's (JupyterLab, kernel, all of Ray, page cache), and the
+          working set its peak less inactive page cache, which the kernel frees before
+          the limit kills anything (Kubernetes, so Binder, watches it). Without it, the
           peak is the PSS of the whole process tree (nbconvert, kernel, Ray) on all
           of this machine's cores. The tests run the same box with the grading
           budget (tests/test_binder.py); this is the full-budget figure.
@@ -49,7 +51,7 @@ def run_in_binder_box(box, notebook: Path, env: dict, work: str):
                str(Path(work) / notebook.name)]
     started = time.perf_counter()
     run = box.run(command, timeout=1200, cwd=work, env=env)
-    return run.result, run.peak_bytes, time.perf_counter() - started
+    return run.result, run.peak_bytes, run.working_set_bytes, time.perf_counter() - started
 
 
 def main() -> None:
@@ -70,16 +72,19 @@ def main() -> None:
         box = Box()
         print(f"in {box.describe()}, JupyterLab beside the kernel")
     total = 0.0
-    print(f"{'notebook':<32} {'seconds':>8} {'peak':>8}  result")
+    # In the box, "peak" counts page cache too; "working set" leaves out the inactive part,
+    # which the kernel frees before the limit kills anything (what Binder's Kubernetes watches).
+    print(f"{'notebook':<32} {'seconds':>8} {'peak':>8}" + (f" {'working set':>11}" if box else "") + "  result")
     for notebook in notebooks:
         with tempfile.TemporaryDirectory() as work:
             if box:
-                result, peak, seconds = run_in_binder_box(box, notebook, env, work)
+                result, peak, working_set, seconds = run_in_binder_box(box, notebook, env, work)
             else:
                 result, peak, seconds = run_plain(notebook, env, work)
         total += seconds
         verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
-        print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>5.2f}GiB  {verdict}", flush=True)
+        extra = f" {working_set / 2**30:>8.2f}GiB" if box else ""
+        print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>5.2f}GiB{extra}  {verdict}", flush=True)
     print(f"{'whole series':<32} {total:>8.1f}")
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,8 +28,37 @@ CGROUP = Path("/sys/fs/cgroup")
 @dataclass
 class BoxRun:
     result: subprocess.CompletedProcess
-    peak_bytes: int  # the cgroup's peak, or the tree's peak PSS without a cgroup
+    peak_bytes: int  # the cgroup's peak (page cache included), or the tree's peak PSS without a cgroup
     oom_kills: int
+    # The cgroup's peak less its inactive page cache, sampled: the "working set" that Kubernetes
+    # (Binder) watches, and what the limit acts on, since the kernel frees that cache before it
+    # kills anything. Without a cgroup, the tree's peak PSS as above.
+    working_set_bytes: int = 0
+
+
+class WorkingSetPeak:
+    """Samples a memory cgroup's usage less its inactive page cache in a background thread."""
+
+    def __init__(self, folder: Path | None, interval: float = 0.2):
+        self.folder, self.interval, self.peak = folder, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while self.folder and not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, _working_set(self.folder))
+            except (OSError, ValueError):
+                pass  # the cgroup is going away
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 class Box:
@@ -56,12 +86,12 @@ class Box:
         process = subprocess.Popen(command, preexec_fn=lambda: _enter(folders), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, **kwargs)
         try:
-            with PeakPSS(process.pid, interval=0.5) as pss:
+            with PeakPSS(process.pid, interval=0.5) as pss, WorkingSetPeak(folders[0] if folders else None) as ws:
                 out, err = process.communicate(timeout=timeout)
             result = subprocess.CompletedProcess(command, process.returncode, out, err)
             if not folders:
-                return BoxRun(result, pss.peak, 0)
-            return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]))
+                return BoxRun(result, pss.peak, 0, pss.peak)
+            return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]), ws.peak)
         finally:
             process.kill()
             _remove(folders or [])
@@ -99,6 +129,16 @@ def _cgroup_peak(folder: Path) -> int:
         if (folder / name).exists():
             return int((folder / name).read_text())
     raise RuntimeError(f"no peak memory file in {folder}")
+
+
+def _working_set(folder: Path) -> int:
+    """Memory in use less inactive page cache (v2, or v1's memory controller)."""
+    if (folder / "memory.current").exists():
+        usage, inactive = int((folder / "memory.current").read_text()), "inactive_file"
+    else:
+        usage, inactive = int((folder / "memory.usage_in_bytes").read_text()), "total_inactive_file"
+    stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
+    return usage - int(stat.get(inactive, 0))
 
 
 def _oom_kills(folder: Path) -> int:
