@@ -211,7 +211,9 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
     environment variable ``RAY_ADDRESS`` is set, it connects to that running
     cluster instead of starting one on this machine. If another notebook's Ray
     already runs here and a second one would not fit in memory (as on Binder's
-    2 GB), it raises :class:`NoRoomForRay`, which says what to do.
+    2 GB), it raises :class:`NoRoomForRay`, which says what to do. Where a CPU quota
+    allows fewer CPUs than the cores PyTorch sees (Binder), it keeps PyTorch to that
+    many threads (see :func:`fit_torch_threads_to_cpus`).
     """
     import ray
 
