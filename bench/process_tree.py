@@ -24,19 +24,20 @@ def tree_pss_bytes(root: psutil.Process) -> int:
     return total
 
 
-class PeakPSS:
-    """Samples the PSS of a process tree in a background thread; ``peak`` in bytes."""
+class PeakSampler:
+    """Samples ``measure()`` (bytes) in a background thread; ``peak`` is the largest value."""
 
-    def __init__(self, pid: int, interval: float = 1.0):
-        self.root = psutil.Process(pid)
-        self.interval = interval
-        self.peak = 0
+    def __init__(self, measure, interval: float = 1.0):
+        self.measure, self.interval, self.peak = measure, interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_pss_bytes(self.root))
+            try:
+                self.peak = max(self.peak, self.measure())
+            except (OSError, ValueError):
+                pass  # what it measures is going away
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -46,6 +47,14 @@ class PeakPSS:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+class PeakPSS(PeakSampler):
+    """Samples the PSS of a process tree in a background thread; ``peak`` in bytes."""
+
+    def __init__(self, pid: int, interval: float = 1.0):
+        root = psutil.Process(pid)
+        super().__init__(lambda: tree_pss_bytes(root), interval)
 
 
 def run_measured(command: list[str], timeout: float, **popen_kwargs) -> tuple[subprocess.CompletedProcess, int, float]:

@@ -11,14 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from process_tree import PeakPSS  # noqa: E402
+from process_tree import PeakPSS, PeakSampler  # noqa: E402
 
 BINDER_MEMORY = 2 * 1024**3
 BINDER_SHM = "64m"
@@ -34,31 +34,6 @@ class BoxRun:
     # (Binder) watches, and what the limit acts on, since the kernel frees that cache before it
     # kills anything. Without a cgroup, the tree's peak PSS as above.
     working_set_bytes: int = 0
-
-
-class WorkingSetPeak:
-    """Samples a memory cgroup's usage less its inactive page cache in a background thread."""
-
-    def __init__(self, folder: Path | None, interval: float = 0.2):
-        self.folder, self.interval, self.peak = folder, interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self):
-        while self.folder and not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, _working_set(self.folder))
-            except (OSError, ValueError):
-                pass  # the cgroup is going away
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 class Box:
@@ -86,7 +61,8 @@ class Box:
         process = subprocess.Popen(command, preexec_fn=lambda: _enter(folders), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, **kwargs)
         try:
-            with PeakPSS(process.pid, interval=0.5) as pss, WorkingSetPeak(folders[0] if folders else None) as ws:
+            working_set = PeakSampler(lambda: _working_set(folders[0]), interval=0.2) if folders else nullcontext()
+            with PeakPSS(process.pid, interval=0.5) as pss, working_set as ws:
                 out, err = process.communicate(timeout=timeout)
             result = subprocess.CompletedProcess(command, process.returncode, out, err)
             if not folders:
