@@ -6,7 +6,8 @@ until agent1+agent2 mean return >= 10, and the peak PSS of the process tree.
     python bench/scaling.py [--seeds 1 2 3] [--cap 120] [--only NAME ...] [--cpus N] [--torch-threads N]
 
 Each run is its own process with a fresh Ray, one after the other (seed by seed,
-every setting in turn); the rest of
+every setting in turn), with PYTHONHASHSEED set to its seed (time_to_reward's
+repeatable_env: a seed then repeats); the rest of
 the course config (arena_lib.training.COURSE_SETTINGS) stays as it is. --cpus N
 pins every run to N cores (as on Binder's 1 CPU). Prints figures; asserts nothing.
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from process_tree import run_measured  # noqa: E402
+from time_to_reward import repeatable_env  # noqa: E402
 
 TARGET = 10.0
 # name -> (num_env_runners, num_envs_per_env_runner, num_learners)
@@ -98,7 +100,7 @@ def main() -> None:
             command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(args.cap),
                        "--torch-threads", str(args.torch_threads)]
             pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
-            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pin)
+            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pin, env=repeatable_env(seed))
             if result.returncode != 0:
                 print(f"{name:<30} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
                 continue
