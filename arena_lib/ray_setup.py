@@ -22,9 +22,14 @@ OBJECT_STORE_BYTES = 100 * 1024**2
 RAY_NEEDS_BYTES = 1024**3
 
 
+def _visible_cores() -> int:
+    """Cores this process may run on (its affinity); a CPU quota does not hide any of them."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def available_cpus() -> int:
     """CPUs this process may use: the container's CPU quota if it has one, else the machine's."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = _visible_cores()
     quota = _cgroup_cpu_quota()
     if quota is not None:
         cpus = min(cpus, max(1, math.floor(quota)))
@@ -42,8 +47,7 @@ def fit_torch_threads_to_cpus() -> None:
     own workers are not touched: Ray gives each one thread per CPU it was assigned.
     """
     cpus = available_cpus()
-    seen = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cpus >= seen:
+    if cpus >= _visible_cores():
         return  # no quota below the cores: PyTorch's own choice stands
     if "torch" in sys.modules:
         import torch

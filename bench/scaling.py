@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from process_tree import run_measured  # noqa: E402
-from time_to_reward import repeatable_env  # noqa: E402
+from time_to_reward import pinned, repeatable_env  # noqa: E402
 
 TARGET = 10.0
 # name -> (num_env_runners, num_envs_per_env_runner, num_learners)
@@ -99,8 +99,8 @@ def main() -> None:
         for name in args.only:
             command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(args.cap),
                        "--torch-threads", str(args.torch_threads)]
-            pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
-            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pin, env=repeatable_env(seed))
+            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pinned(args.cpus),
+                                           env=repeatable_env(seed))
             if result.returncode != 0:
                 print(f"{name:<30} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
                 continue

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +32,7 @@ class BoxRun:
     # The cgroup's peak less its inactive page cache, sampled: the "working set" that Kubernetes
     # (Binder) watches, and what the limit acts on, since the kernel frees that cache before it
     # kills anything. Without a cgroup, the tree's peak PSS as above.
-    working_set_bytes: int = 0
+    working_set_bytes: int
 
 
 class Box:
@@ -61,13 +60,15 @@ class Box:
         process = subprocess.Popen(command, preexec_fn=lambda: _enter(folders), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, **kwargs)
         try:
-            working_set = PeakSampler(lambda: _working_set(folders[0]), interval=0.2) if folders else nullcontext()
-            with PeakPSS(process.pid, interval=0.5) as pss, working_set as ws:
+            # The cgroup keeps its own peak; only what it does not keep is sampled.
+            sampler = (PeakSampler(lambda: _working_set(folders[0]), interval=0.2) if folders
+                       else PeakPSS(process.pid, interval=0.5))
+            with sampler:
                 out, err = process.communicate(timeout=timeout)
             result = subprocess.CompletedProcess(command, process.returncode, out, err)
             if not folders:
-                return BoxRun(result, pss.peak, 0, pss.peak)
-            return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]), ws.peak)
+                return BoxRun(result, sampler.peak, 0, sampler.peak)
+            return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]), sampler.peak)
         finally:
             process.kill()
             _remove(folders or [])

@@ -1,5 +1,11 @@
 """Real RLlib: the env checker, a PPO smoke training with two policies, and checkpoints."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -173,11 +179,6 @@ print(json.dumps({{"returns": returns, "weights": weights}}))
 def test_a_seed_repeats_when_the_hash_seed_is_fixed(tmp_path):
     """Notebook 4 says runs repeat under `make lab` and Binder, which fix PYTHONHASHSEED: RLlib keeps
     agent and module IDs in sets, and their order (which policy samples first) is per process."""
-    import json
-    import os
-    import subprocess
-    import sys
-
     script = SEEDED_RUN.format(tiny=dict(TINY, train_batch_size_per_learner=200))
     env = {**os.environ, "PYTHONHASHSEED": "0", "RAY_ADDRESS": ""}
     runs = [subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -189,9 +190,6 @@ def test_a_seed_repeats_when_the_hash_seed_is_fixed(tmp_path):
 
 
 def test_make_lab_and_binder_fix_the_hash_seed():
-    import subprocess
-    from pathlib import Path
-
     root = Path(__file__).parent.parent
     started = subprocess.run(["bash", str(root / "start"), "sh", "-c", "echo $PYTHONHASHSEED"],
                              env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=30)
