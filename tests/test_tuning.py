@@ -13,7 +13,7 @@ from ray import tune
 from ray.tune.execution.placement_groups import PlacementGroupFactory
 
 from arena_lib import tuning
-from arena_lib.training import arena_ppo_config
+from arena_lib.training import COURSE_SETTINGS, arena_ppo_config
 from arena_lib.checks import check_best_settings, check_param_space
 from arena_lib.tuning import METRIC, TRIAL_CHATTER, TrialsDoNotFit, check_trials_fit, grid_trials, trial_label
 
@@ -42,7 +42,8 @@ def test_grid_trials_are_every_combination_as_tune_makes_them(base_config):
     trials = grid_trials(param_space(base_config, [1e-3, 3e-3], [[32], [64, 64]]), SEARCHED)
     assert sorted(map(str, trials)) == sorted(map(str, [
         {"lr": lr, "fcnet_hiddens": size} for lr in (1e-3, 3e-3) for size in ([32], [64, 64])]))
-    assert grid_trials(base_config, SEARCHED) == [{"lr": 3e-3, "fcnet_hiddens": [64, 64]}]
+    # Without a search, one trial: the base config's own settings.
+    assert grid_trials(base_config, SEARCHED) == [{"lr": COURSE_SETTINGS["lr"], "fcnet_hiddens": [64, 64]}]
 
 
 def test_param_space_check_passes_the_solution_and_says_what_is_wrong(base_config, capsys):
