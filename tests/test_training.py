@@ -196,3 +196,26 @@ def test_make_lab_and_binder_fix_the_hash_seed():
     assert started.returncode == 0 and started.stdout.strip() == "0", started
     lab = subprocess.run(["make", "-n", "-C", str(root), "lab"], capture_output=True, text=True, timeout=60)
     assert "PYTHONHASHSEED=0" in next(line for line in lab.stdout.splitlines() if " lab " in line), lab.stdout
+
+
+IDLE_WORKERS_AFTER_START = """
+import time, psutil
+from arena_lib import start_ray
+from arena_lib.training import arena_ppo_config
+start_ray()
+time.sleep(3)  # Ray would have started its idle workers by now
+me = psutil.Process()
+print("idle:", sum("ray::IDLE" in " ".join(p.cmdline()) for p in me.children(recursive=True)))
+algo = arena_ppo_config(seed=1, **TINY).build_algo()
+algo.train()
+print("trained with", algo.env_runner_group.num_remote_env_runners(), "EnvRunner")
+""".replace("**TINY", "**" + repr(TINY))
+
+
+@pytest.mark.slow
+def test_ray_keeps_no_idle_worker_processes():
+    """Each idle worker is about 50 MB of Binder's 2 GB; EnvRunners still start without them."""
+    run = subprocess.run([sys.executable, "-c", IDLE_WORKERS_AFTER_START], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "idle: 0" in run.stdout, f"Ray kept idle worker processes: {run.stdout}"
+    assert "trained with 1 EnvRunner" in run.stdout, run.stdout
