@@ -87,8 +87,7 @@ def main() -> None:
     if args.child:
         return child(args.child[0], int(args.child[1]), args.cap, args.torch_threads)
 
-    cores = sorted(os.sched_getaffinity(0))[: args.cpus] if args.cpus else None
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores" + (f", runs pinned to {len(cores)}" if cores else "")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores" + (f", runs pinned to {args.cpus}" if args.cpus else "")
           + f", driver's PyTorch threads: {args.torch_threads or 'default'}, load average {os.getloadavg()[0]:.1f}")
     print(f"{'setting':<30} {'seed':>4} {'build s':>8} {'steps/s':>8} {'to 10 s':>8} {'return':>7} {'iters':>6} "
           f"{'peak PSS':>9}")

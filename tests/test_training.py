@@ -206,16 +206,16 @@ start_ray()
 time.sleep(3)  # Ray would have started its idle workers by now
 me = psutil.Process()
 print("idle:", sum("ray::IDLE" in " ".join(p.cmdline()) for p in me.children(recursive=True)))
-algo = arena_ppo_config(seed=1, **TINY).build_algo()
+algo = arena_ppo_config(seed=1, **{tiny}).build_algo()
 algo.train()
 print("trained with", algo.env_runner_group.num_remote_env_runners(), "EnvRunner")
-""".replace("**TINY", "**" + repr(TINY))
+"""
 
 
 @pytest.mark.slow
 def test_ray_keeps_no_idle_worker_processes():
     """Each idle worker is about 50 MB of Binder's 2 GB; EnvRunners still start without them."""
-    run = subprocess.run([sys.executable, "-c", IDLE_WORKERS_AFTER_START], capture_output=True, text=True, timeout=180)
+    run = subprocess.run([sys.executable, "-c", IDLE_WORKERS_AFTER_START.format(tiny=TINY)], capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "idle: 0" in run.stdout, f"Ray kept idle worker processes: {run.stdout}"
     assert "trained with 1 EnvRunner" in run.stdout, run.stdout
