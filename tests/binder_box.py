@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from process_tree import PeakPSS, PeakSampler  # noqa: E402
@@ -35,6 +39,10 @@ class BoxRun:
     working_set_bytes: int
 
 
+class BoxTimeout(AssertionError):
+    """A command in the box did not end in time."""
+
+
 class Box:
     """Runs each command in a fresh cgroup (v2 or v1) of ``memory`` bytes and one CPU."""
 
@@ -52,26 +60,39 @@ class Box:
         return f"a cgroup of {self.memory / 1024**3:.0f} GiB and 1 CPU{shm}"
 
     def run(self, command: list[str], timeout: float, **kwargs) -> BoxRun:
-        """Run ``command`` in a new box; its peak memory covers its whole process tree."""
+        """Run ``command`` in a new box; its peak memory covers its whole process tree.
+
+        A command still running after ``timeout`` seconds raises BoxTimeout with what
+        each of its Python processes was doing (their stacks, from faulthandler).
+        """
         folders = self._make_cgroup() if self.limited else None
+        shown = " ".join(map(str, command))
         if self.small_shm:  # a private /dev/shm of Docker's default size, for this command only
             command = ["unshare", "-m", "sh", "-c",
                        f'mount -t tmpfs -o size={BINDER_SHM} tmpfs /dev/shm && exec "$@"', "sh", *command]
-        process = subprocess.Popen(command, preexec_fn=lambda: _enter(folders), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, **kwargs)
-        try:
-            # The cgroup keeps its own peak; only what it does not keep is sampled.
-            sampler = (PeakSampler(lambda: _working_set(folders[0]), interval=0.2) if folders
-                       else PeakPSS(process.pid, interval=0.5))
-            with sampler:
-                out, err = process.communicate(timeout=timeout)
-            result = subprocess.CompletedProcess(command, process.returncode, out, err)
-            if not folders:
-                return BoxRun(result, sampler.peak, 0, sampler.peak)
-            return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]), sampler.peak)
-        finally:
-            process.kill()
-            _remove(folders or [])
+        env = {**kwargs.pop("env", os.environ), "PYTHONFAULTHANDLER": "1"}  # stacks on SIGABRT
+        # Files, not pipes: a process left behind holding a pipe would keep the run waiting.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            process = subprocess.Popen(command, preexec_fn=lambda: _enter(folders), stdout=out, stderr=err,
+                                       text=True, env=env, **kwargs)
+            try:
+                # The cgroup keeps its own peak; only what it does not keep is sampled.
+                sampler = (PeakSampler(lambda: _working_set(folders[0]), interval=0.2) if folders
+                           else PeakPSS(process.pid, interval=0.5))
+                with sampler:
+                    try:
+                        process.wait(timeout=timeout)
+                    except subprocess.TimeoutExpired:
+                        _abort_all(process, folders, err)
+                        raise BoxTimeout(f"{shown} did not end in {timeout:.0f} s; its output and the "
+                                         f"stacks of its processes:\n{_read(err)[-12000:]}") from None
+                result = subprocess.CompletedProcess(command, process.returncode, _read(out), _read(err))
+                if not folders:
+                    return BoxRun(result, sampler.peak, 0, sampler.peak)
+                return BoxRun(result, _cgroup_peak(folders[0]), _oom_kills(folders[0]), sampler.peak)
+            finally:
+                process.kill()
+                _remove(folders or [])
 
     def _make_cgroup(self) -> list[Path] | None:
         name = f"binder-test-{uuid.uuid4().hex[:8]}"
@@ -99,6 +120,29 @@ def _enter(folders: list[Path] | None) -> None:  # in the child, before exec
             (folder / "cgroup.procs").write_text(str(os.getpid()))
     else:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def _read(file) -> str:
+    file.seek(0)
+    return file.read()
+
+
+def _abort_all(process: subprocess.Popen, folders: list[Path] | None, log) -> None:
+    """SIGABRT every process in the box, one by one, so that each Python one prints its
+    stacks into ``log`` under a line naming it."""
+    if folders:
+        pids = [int(pid) for pid in (folders[0] / "cgroup.procs").read_text().split()]
+    else:
+        pids = [process.pid, *(child.pid for child in psutil.Process(process.pid).children(recursive=True))]
+    for pid in pids:
+        try:
+            name = " ".join(psutil.Process(pid).cmdline())[:300]
+            log.write(f"\n[box] SIGABRT to process {pid}: {name}\n")
+            log.flush()
+            os.kill(pid, signal.SIGABRT)
+            time.sleep(0.5)  # time to write its stacks before the next one's
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            pass
 
 
 def _cgroup_peak(folder: Path) -> int:

@@ -17,7 +17,7 @@ import yaml
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from binder_box import BINDER_MEMORY, Box
+from binder_box import BINDER_MEMORY, Box, BoxTimeout
 from notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, read, tool_env
 from test_lock import lock, pins
 
@@ -55,10 +55,10 @@ FULL_BUDGET_GROWTH = 0.25e9
 def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     output = tmp_path / path.name
     run = box.run([sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(path), str(output)],
-                  timeout=1200, cwd=tmp_path, env=short_budget_env())
+                  timeout=600, cwd=tmp_path, env=short_budget_env())
     with capsys.disabled():
         print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab, short budget, in {box.describe()}")
-    assert run.result.returncode == 0, run.result.stderr[-3000:]
+    assert run.result.returncode == 0, run.result.stderr[-5000:]
     assert run.oom_kills == 0, "a process was killed for want of memory"
     assert run.peak_bytes + FULL_BUDGET_GROWTH < BINDER_MEMORY, "the full budget would not fit"
     nb = read(output)
@@ -66,6 +66,23 @@ def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     assert not errors, errors
     assert not stderr, f"warnings or logs shown to students: {stderr}"
     assert all("✔" in "".join(o.get("text", "") for o in c.outputs) for c in grade_cells(nb)), "every self-check passes"
+
+
+HUNG = textwrap.dedent("""
+    import subprocess, sys
+    child = subprocess.Popen([sys.executable, "-c", "import time\\ndef stuck_child():\\n    time.sleep(60)\\nstuck_child()"])
+    def waiting_parent():
+        child.wait()
+    waiting_parent()
+""")
+
+
+def test_a_hung_run_in_the_box_reports_where_each_process_is_stuck(box, tmp_path):
+    """A notebook that hangs must fail with more than a timeout: CI shows only the failure."""
+    with pytest.raises(BoxTimeout, match="did not end in 5 s") as failure:
+        box.run([sys.executable, "-c", HUNG], timeout=5, cwd=tmp_path)
+    report = str(failure.value)
+    assert "in waiting_parent" in report and "in stuck_child" in report, report
 
 
 SECOND_NOTEBOOK = textwrap.dedent("""
