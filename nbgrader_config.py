@@ -13,6 +13,10 @@ c.CourseDirectory.release_directory = "notebooks"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
+# nbgrader reads its kernels with a client that takes each reply when it comes; nbclient's
+# own now and then takes one only at that 60-s timeout (arena_grading/kernel_client.py).
+# This covers "Validate"; grading (arena_grading/execute.py) sets it whatever this file says.
+c.AsyncKernelManager.client_factory = "arena_grading.kernel_client.RepollingKernelClient"
 
 # Keep each student's output small in the gradebook and feedback.
 c.LimitOutput.max_lines = 200

@@ -15,6 +15,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from arena_grading import KERNEL_NAME
+from arena_grading.kernel_client import RepollingKernelClient
 from arena_grading.sandbox import Limits, parse_size, sweep_stale_folders
 
 KERNEL_FOLDER_PREFIX = "arena-kernel-"
@@ -28,11 +29,12 @@ class SandboxedExecute(Execute):
     shm_size = Unicode("512M", help="Size of the kernel's private /dev/shm (Ray's object store).").tag(config=True)
 
     def create_kernel_manager(self):
-        if not self.sandbox:
-            self.kernel_name = "python3"
-            return super().create_kernel_manager()
-        self.kernel_name = KERNEL_NAME
+        self.kernel_name = KERNEL_NAME if self.sandbox else "python3"
         km = super().create_kernel_manager()
+        # Read each reply when it comes, not at the cell's timeout (arena_grading/kernel_client.py).
+        km.client_factory = RepollingKernelClient
+        if not self.sandbox:
+            return km
         sweep_stale_folders(KERNEL_FOLDER_PREFIX)  # of nbgraders that were killed outright
         self._kernel_folder = tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-")
         km.transport = "ipc"

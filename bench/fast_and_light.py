@@ -136,13 +136,16 @@ def first_cell_child(notebook: str) -> None:
     import nbformat
     from nbclient import NotebookClient
 
+    from arena_grading.kernel_client import RepollingKernelManager
+
     nb = nbformat.read(notebook, as_version=4)
     first = next(cell for cell in nb.cells if cell.cell_type == "code")
     # Stop the cell's Ray while the kernel still runs, as the notebooks' last cells do.
     stop = nbformat.v4.new_code_cell("import sys\nif 'ray' in sys.modules:\n    sys.modules['ray'].shutdown()")
     nb.cells = [first, stop]
     with tempfile.TemporaryDirectory() as work:
-        client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": work}})
+        client = NotebookClient(nb, timeout=300, kernel_name="python3", kernel_manager_class=RepollingKernelManager,
+                                resources={"metadata": {"path": work}})
         started = time.perf_counter()
         with client.setup_kernel():  # returns once the kernel answers
             kernel = time.perf_counter() - started

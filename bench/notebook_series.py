@@ -41,8 +41,11 @@ def notebook_env(grading: bool = False) -> dict:
 
 
 def run_plain(notebook: Path, env: dict, work: str):
+    # The grader's kernel client: it reads each reply when it comes (arena_grading/kernel_client.py).
     command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-               "--ExecutePreprocessor.timeout=600", "--output-dir", work, str(notebook)]
+               "--ExecutePreprocessor.timeout=600",
+               "--ExecutePreprocessor.kernel_manager_class=arena_grading.kernel_client.RepollingKernelManager",
+               "--output-dir", work, str(notebook)]
     return run_measured(command, timeout=900, env=env, cwd=work)
 
 
