@@ -40,7 +40,8 @@ def student_env():
 def short_budget_env():
     """The notebooks' short (grading) budget: every cell runs, and every process a
     notebook starts (JupyterLab, kernel, Ray, env runners, learner, a restored
-    algorithm) is up at once, in a third of the time. The full-budget run in this box
+    algorithm) is up at once, in a third of the time; all but notebook 6's two-node
+    cluster (see FULL_BUDGET_ONLY). The full-budget run of every notebook in this box
     is `python bench/notebook_series.py --binder` (make bench)."""
     return tool_env(NBGRADER_EXECUTION="validate")
 
@@ -51,17 +52,28 @@ def short_budget_env():
 FULL_BUDGET_GROWTH = 0.25e9
 
 
+# Notebook 6's two-node cluster, its heaviest part (1.7 of Binder's 2 GB), runs only with
+# the full budget, so the short run cannot stand for it: it runs in full (about 2 min).
+FULL_BUDGET_ONLY = {"06_tune_and_scale.ipynb"}
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     output = tmp_path / path.name
+    full = path.name in FULL_BUDGET_ONLY
     run = box.run([sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(path), str(output)],
-                  timeout=600, cwd=tmp_path, env=short_budget_env())
+                  timeout=600, cwd=tmp_path, env=student_env() if full else short_budget_env())
     with capsys.disabled():
-        print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab, short budget, in {box.describe()}")
+        print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab (working set "
+              f"{run.working_set_bytes / 1e9:.2f} GB), {'full' if full else 'short'} budget, in {box.describe()}")
     assert run.result.returncode == 0, run.result.stderr[-5000:]
     assert run.oom_kills == 0, "a process was killed for want of memory"
-    assert run.peak_bytes + FULL_BUDGET_GROWTH < BINDER_MEMORY, "the full budget would not fit"
+    if not full:
+        assert run.peak_bytes + FULL_BUDGET_GROWTH < BINDER_MEMORY, "the full budget would not fit"
     nb = read(output)
+    if full and box.limited:  # in the 2 GB box the memory check lets the two-node part run
+        shown = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert "(worker)" in shown, "the two-node part did not run, so its memory was not measured"
     errors, stderr = errors_and_stderr(nb)
     assert not errors, errors
     assert not stderr, f"warnings or logs shown to students: {stderr}"
