@@ -13,7 +13,3 @@ nbgrader; ``scripts/grade`` is the command line over it:
 """
 
 KERNEL_NAME = "arena-grading"
-# The MIME type of the answers hidden tests hand over (arena_lib.checks.report_answers
-# writes it; a test checks that both say the same). Not imported from arena_lib: that
-# would load RLlib into every nbgrader command.
-ANSWERS_MIME = "application/vnd.arena-answers+json"

@@ -15,8 +15,8 @@ import re
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from arena_grading import ANSWERS_MIME
 from arena_grading.judge import is_test_cell
+from arena_lib.answers import ANSWERS_MIME
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 PLACEHOLDER = "# (hidden tests: not shown; their messages are below)"

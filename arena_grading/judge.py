@@ -3,7 +3,7 @@
 A student's code runs in the same Python process as the tests that grade it, so
 whatever a test checks inside the kernel, a student cell can rebind (builtins,
 ``arena_lib``, numpy, IPython's own hooks). So the hidden tests only *report* the
-student's results on fixed cases (``arena_lib.checks.report_answers``), and this
+student's results on fixed cases (``arena_lib.answers.report_answers``), and this
 preprocessor, in nbgrader's process outside the sandbox, compares them with the
 answers of the reference solution: the source notebook in ``solutions/``, run once
 in the same sandbox and cached in ``.grading/`` (out of the sandbox's reach). A
@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -30,7 +29,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import setenv
 
-from arena_grading import ANSWERS_MIME
+from arena_lib.answers import ANSWERS_MIME, same
 
 CACHE_FOLDER = ".grading"
 PACKAGES = ("ray", "torch", "numpy", "gymnasium", "nbgrader", "ipykernel")
@@ -61,19 +60,6 @@ def collected_answers(nb) -> dict:
                     entry = found.setdefault(grade_id, {"answers": {}, "hint": report.get("hint", "")})
                     entry["answers"].update(report.get("answers", {}))
     return found
-
-
-def same(expected, got) -> bool:
-    """Equal as plain data; numbers within floating-point noise; True is not 1."""
-    if isinstance(expected, bool) or isinstance(got, bool):
-        return type(expected) is type(got) and expected == got
-    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-        return math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(expected, dict) and isinstance(got, dict):
-        return expected.keys() == got.keys() and all(same(expected[k], got[k]) for k in expected)
-    if isinstance(expected, list) and isinstance(got, list):
-        return len(expected) == len(got) and all(same(e, g) for e, g in zip(expected, got))
-    return type(expected) is type(got) and expected == got
 
 
 def verdict(expected: dict, reports: list[dict], grade_id: str) -> str | None:
@@ -148,7 +134,7 @@ def reference_answers(config, assignment: str, notebook: str) -> dict:
 def _fingerprint(source: Path) -> str:
     digest = hashlib.sha256(source.read_bytes())
     (library,) = importlib.util.find_spec("arena_lib").submodule_search_locations  # found, not imported
-    for path in sorted(Path(library).glob("*.py")):
+    for path in sorted(Path(library).rglob("*.py")):
         digest.update(path.read_bytes())
     for package in PACKAGES:
         digest.update(f"{package}={metadata.version(package)}".encode())

@@ -21,3 +21,8 @@ class RandomPolicy:
 
     # A policy is anything that maps an observation to an action.
     __call__ = compute_action
+
+
+def random_policies(seed: int) -> dict:
+    """A ``RandomPolicy`` for each agent, both repeatable from one ``seed``."""
+    return {"agent1": RandomPolicy(seed), "agent2": RandomPolicy(seed + 1000)}

@@ -60,3 +60,35 @@ def errors_and_stderr(nb) -> tuple[list, list]:
 
 def read(path: Path):
     return nbformat.read(path, as_version=4)
+
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+def cell_with_id(assignment: str, grade_id: str, folder: str = "solutions"):
+    (path,) = (ROOT / folder / assignment).glob("*.ipynb")
+    for cell in read(path).cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"no cell {grade_id!r} in {path.relative_to(ROOT)}")
+
+
+def solution_source(assignment: str, grade_id: str) -> str:
+    """The reference answer of an exercise cell, as a student would write it (no markers)."""
+    lines = cell_with_id(assignment, grade_id).source.splitlines()
+    return "\n".join(line for line in lines if line.strip() not in MARKERS)
+
+
+def graded_cell_parts(assignment: str, grade_id: str) -> tuple[str, str]:
+    """(the visible self-check, the hidden tests) of a test cell, as the kernel runs them."""
+    visible, hidden = cell_with_id(assignment, grade_id).source.split(HIDDEN)
+    return visible, hidden.replace("### END HIDDEN TESTS", "")
+
+
+def run_solution(assignment: str, grade_id: str, context: dict | None = None) -> dict:
+    """The namespace after running an exercise's reference answer in ``context`` (the names
+    the notebook's earlier cells define, such as ``nn``)."""
+    namespace = dict(context or {})
+    exec(compile(solution_source(assignment, grade_id), f"<{grade_id}>", "exec"), namespace)
+    return namespace

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from notebook_tools import ROOT, read
-
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+from tests.notebook_tools import ROOT, read, solution_source
 
 
 def student_notebook(assignment: str):
@@ -18,15 +16,9 @@ def student_notebook(assignment: str):
     return path.name, read(path)
 
 
-def _solution_sources(assignment: str) -> dict:
-    (path,) = (ROOT / "solutions" / assignment).glob("*.ipynb")
-    sources = {}
-    for cell in read(path).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            lines = [line for line in cell.source.splitlines() if line.strip() not in MARKERS]
-            sources[meta["grade_id"]] = "\n".join(lines)
-    return sources
+def exercise_ids(nb) -> list[str]:
+    """The grade ids of a notebook's exercise (solution) cells."""
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
 
 
 def _index(nb, grade_id: str) -> int:
@@ -46,9 +38,8 @@ class Submission:
 
     def solve(self, *grade_ids: str) -> "Submission":
         """Write the reference solution into these exercise cells (all if none named)."""
-        solutions = _solution_sources(self.assignment)
-        for grade_id in grade_ids or solutions:
-            self.nb.cells[_index(self.nb, grade_id)].source = solutions[grade_id]
+        for grade_id in grade_ids or exercise_ids(self.nb):
+            self.nb.cells[_index(self.nb, grade_id)].source = solution_source(self.assignment, grade_id)
         return self
 
     def replace(self, grade_id: str, source: str) -> "Submission":
@@ -140,7 +131,7 @@ builtins.set = lambda *args: {"agent1", "agent2"}
     # Every env now gives 0 rewards, so the zero totals agree with the library's rollout;
     # the self-check is replaced by one that always prints its ✔.
     "monkeypatch": '''
-import arena_lib.checks
+import arena_lib.exercises.arena
 import arena_lib.rollout
 from arena_lib.env import MultiAgentArena as _Arena
 
@@ -153,9 +144,9 @@ def _no_rewards(self, actions):
 
 
 _Arena.step = _no_rewards
-arena_lib.checks.check_run_episode = lambda f: print(
+arena_lib.exercises.arena.check_run_episode = lambda f: print(
     "✔ run_episode plays a whole episode and adds up each agent's rewards.")  # a fake ✔
-arena_lib.checks.rollout = arena_lib.rollout.rollout
+arena_lib.exercises.arena.rollout = arena_lib.rollout.rollout
 ''',
     # Errors neither shown nor reported: custom exception handler, excepthook, no traceback.
     "hide_errors": '''

@@ -8,8 +8,16 @@ import shutil
 
 import pytest
 
-from notebook_tools import (
-    ASSIGNMENTS, ROOT, SOLUTIONS, STUDENT, grade_cells, make_course, nbgrader, read,
+from arena_lib import exercises
+from tests.notebook_tools import (
+    ASSIGNMENTS,
+    ROOT,
+    SOLUTIONS,
+    STUDENT,
+    grade_cells,
+    make_course,
+    nbgrader,
+    read,
 )
 
 
@@ -37,7 +45,9 @@ def test_graded_cells_are_well_formed(path):
         meta = cell.metadata["nbgrader"]
         assert meta["points"] > 0 and meta["locked"] and not meta["solution"], meta
         assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source, meta["grade_id"]
-        assert "from arena_lib.checks import" in cell.source, f"{meta['grade_id']} has no visible self-check"
+        visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        assert f"from {exercises.module_name(path.parent.name)} import check_" in visible, (
+            f"{meta['grade_id']} has no visible self-check from its assignment's exercise module")
         # The rule for exercise authors (README): hidden tests report answers; the grader judges them.
         hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1]
         assert f'report_answers("{meta["grade_id"]}", ' in hidden, f"{meta['grade_id']}'s hidden tests report no answers"

@@ -1,10 +1,9 @@
-"""arena_lib.tuning (Tune's grid read back, the quiet progress view and its checks) and
-the self-checks of notebook 6's exercises. No Ray is started here: the search itself runs
-in the notebook (test_binder.py) and the cluster in test_cluster.py."""
+"""arena_lib.tuning: Tune's grid read back, the quiet progress view and its checks. No Ray
+is started here: the search itself runs in the notebook (test_binder.py), the cluster in
+test_cluster.py, and notebook 6's exercises in test_exercises.py."""
 
 from __future__ import annotations
 
-import math
 import types
 
 import pandas as pd
@@ -13,24 +12,13 @@ from ray import tune
 from ray.tune.execution.placement_groups import PlacementGroupFactory
 
 from arena_lib import tuning
+from arena_lib.exercises.tune_and_scale import SEARCHED
 from arena_lib.training import COURSE_SETTINGS, arena_ppo_config
-from arena_lib.checks import check_best_settings, check_param_space
-from arena_lib.tuning import METRIC, TRIAL_CHATTER, TrialsDoNotFit, check_trials_fit, grid_trials, trial_label
+from arena_lib.tuning import TRIAL_CHATTER, TrialsDoNotFit, check_trials_fit, grid_trials, trial_label
+from tests.notebook_tools import run_solution
 
-SEARCHED = {"lr": "lr", "fcnet_hiddens": "_model_config/fcnet_hiddens"}
-
-
-def param_space(base_config, learning_rates, network_sizes):  # notebook 6's solution
-    return (base_config.copy().training(lr=tune.grid_search(list(learning_rates)))
-            .rl_module(model_config={"fcnet_hiddens": tune.grid_search([list(s) for s in network_sizes])}))
-
-
-def best_settings(table, settings, metric=METRIC, mode="max"):  # notebook 6's solution
-    scored = table.dropna(subset=[metric])
-    if scored.empty:
-        return None
-    best = scored[metric].idxmax() if mode == "max" else scored[metric].idxmin()
-    return {setting: scored.loc[best, setting] for setting in settings}
+# Notebook 6's param_space, as its reference solution writes it.
+param_space = run_solution("06_tune_and_scale", "tune_param_space", {"tune": tune})["param_space"]
 
 
 @pytest.fixture
@@ -44,52 +32,6 @@ def test_grid_trials_are_every_combination_as_tune_makes_them(base_config):
         {"lr": lr, "fcnet_hiddens": size} for lr in (1e-3, 3e-3) for size in ([32], [64, 64])]))
     # Without a search, one trial: the base config's own settings.
     assert grid_trials(base_config, SEARCHED) == [{"lr": COURSE_SETTINGS["lr"], "fcnet_hiddens": [64, 64]}]
-
-
-def test_param_space_check_passes_the_solution_and_says_what_is_wrong(base_config, capsys):
-    check_param_space(param_space, base_config)
-    assert "✔" in capsys.readouterr().out
-
-    def changes_base(base, rates, sizes):
-        return base.training(lr=tune.grid_search(rates)).rl_module(model_config={"fcnet_hiddens": tune.grid_search(sizes)})
-
-    def learning_rate_only(base, rates, sizes):
-        return base.copy().training(lr=tune.grid_search(rates))
-
-    def fixed_list(base, rates, sizes):
-        return base.copy().training(lr=rates)
-
-    def as_dict(base, rates, sizes):
-        return {**base.to_dict(), "lr": tune.grid_search(rates)}
-
-    for wrong, words in [(changes_base, "base_config.copy()"), (learning_rate_only, "4 trials"),
-                         (fixed_list, "not a search"), (as_dict, "should return a config")]:
-        with pytest.raises(AssertionError, match=words.replace("(", r"\(").replace(")", r"\)")):
-            check_param_space(wrong, arena_ppo_config(seed=1).env_runners(num_env_runners=0))
-
-
-def test_best_settings_check_passes_the_solution_and_says_what_is_wrong(capsys):
-    check_best_settings(best_settings)
-    assert "✔" in capsys.readouterr().out
-
-    def first_row(table, settings, metric=METRIC, mode="max"):
-        return {s: table.iloc[0][s] for s in settings}
-
-    def ignores_mode(table, settings, metric=METRIC, mode="max"):
-        return best_settings(table, settings, metric, "max")
-
-    def mixes_label_and_position(table, settings, metric=METRIC, mode="max"):
-        scored = table.dropna(subset=[metric])
-        label = scored[metric].idxmax() if mode == "max" else scored[metric].idxmin()
-        return {s: scored.iloc[label][s] for s in settings}  # a label used as a position
-
-    def never_none(table, settings, metric=METRIC, mode="max"):
-        return best_settings(table, settings, metric, mode) or {s: math.nan for s in settings}
-
-    for wrong, words in [(first_row, "11.5"), (ignores_mode, "mode='min'"), (never_none, "return None"),
-                         (mixes_label_and_position, "by its label")]:
-        with pytest.raises(AssertionError, match=words):
-            check_best_settings(wrong)
 
 
 def test_trial_label_is_short_and_sorted():

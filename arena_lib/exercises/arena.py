@@ -1,0 +1,52 @@
+"""Notebook 01 (the arena): exercise 1, the environment loop."""
+
+from __future__ import annotations
+
+from arena_lib.answers import same_answer
+from arena_lib.env import MultiAgentArena
+from arena_lib.exercises import attempt, passed
+from arena_lib.policies import random_policies
+from arena_lib.rollout import rollout
+
+
+class EarlyEndArena(MultiAgentArena):
+    """An arena whose episode *terminates* (not truncates) after ``ts`` steps: the hidden
+    tests' case of an episode that ends by ``terminateds["__all__"]``."""
+
+    def step(self, action_dict):
+        obs, rewards, terminateds, truncateds, infos = super().step(action_dict)
+        if truncateds["__all__"]:
+            terminateds = {agent: True for agent in terminateds}
+            truncateds = {agent: False for agent in truncateds}
+        return obs, rewards, terminateds, truncateds, infos
+
+
+def check_run_episode(run_episode) -> None:
+    """Exercise 1: the environment loop."""
+    env = MultiAgentArena({"width": 5, "height": 5, "ts": 12})
+    expected = rollout(MultiAgentArena({"width": 5, "height": 5, "ts": 12}), random_policies(0)).returns
+    got = attempt(run_episode, env, random_policies(0))
+    assert got is not None, "run_episode returned None: return a dict like {'agent1': total1, 'agent2': total2}."
+    assert isinstance(got, dict), f"run_episode should return a dict of total rewards, got {type(got).__name__}."
+    assert set(got) == {"agent1", "agent2"}, f"The dict needs the keys 'agent1' and 'agent2', got {sorted(got)}."
+    assert env.timesteps == 12, (
+        f"The episode has 12 steps (ts=12) but the env stopped after {env.timesteps}: "
+        "loop until truncateds['__all__'] (or terminateds['__all__']) is True."
+    )
+    assert same_answer(expected, got), (
+        f"The totals {got} differ from the rewards the env gave, {expected}. Add up every step's "
+        "reward for each agent, and ask each agent's policy for its action with its own observation."
+    )
+    again = attempt(run_episode, env, random_policies(0), advice="Start each episode with env.reset().")
+    assert same_answer(expected, again), (
+        "Calling run_episode twice on the same env gave different totals: start each episode with env.reset()."
+    )
+    ended = EarlyEndArena({"width": 5, "height": 5, "ts": 6})
+    attempt(run_episode, ended, random_policies(1), advice=(
+        "An episode can also end by terminateds['__all__'] (the game is over), not only by the time limit "
+        "(truncateds['__all__']): stop when either is True."))
+    assert ended.timesteps == 6, (
+        f"This episode was terminated after 6 steps but run_episode stopped after {ended.timesteps}: stop when "
+        "terminateds['__all__'] or truncateds['__all__'] is True."
+    )
+    passed("run_episode plays a whole episode and adds up each agent's rewards.")

@@ -1,0 +1,142 @@
+"""Notebook 05 (your own RLModule): exercise 5a, a module's forward passes; 5b, one module per policy."""
+
+from __future__ import annotations
+
+from arena_lib.answers import same_answer
+from arena_lib.exercises import passed
+
+# Exercise 5a's module as the notebook's given setup() builds it (layer names, model_config keys).
+CELL_MODULE_CONFIG = {"embedding_dim": 16, "hiddens": [64]}
+# Tensors are compared at this many decimals: float32 sums in another order differ further down.
+DECIMALS = 4
+
+
+def rounded(tensor) -> list:
+    """A tensor's values as nested lists, rounded to ``DECIMALS`` (how answers compare)."""
+    import torch
+
+    return torch.round(tensor.detach().float(), decimals=DECIMALS).tolist()
+
+
+def _tensor_problem(name: str, got, shape: tuple) -> str | None:
+    import torch
+
+    if not torch.is_tensor(got):
+        return f"{name} should be a torch tensor, got {type(got).__name__}."
+    if tuple(got.shape) != shape:
+        return f"{name} should have the shape {shape}, got {tuple(got.shape)}."
+    return None
+
+
+def _same_tensor(expected, got) -> bool:
+    return same_answer(rounded(expected), rounded(got))
+
+
+def check_cell_module(module_class) -> None:
+    """Exercise 5a: the forward passes and the values of a custom PPO RLModule."""
+    import gymnasium as gym
+    import torch
+    from ray.rllib.core.columns import Columns
+    from ray.rllib.core.rl_module.apis import ValueFunctionAPI
+
+    overridden = sorted({"forward", "forward_inference", "forward_exploration", "forward_train"} & set(vars(module_class)))
+    assert not overridden, (
+        f"{module_class.__name__} overrides {overridden}: RLlib's public forward methods must stay as they are. "
+        "Write _forward (and _forward_train) instead; the public ones call them."
+    )
+    assert issubclass(module_class, ValueFunctionAPI), (
+        f"{module_class.__name__} must subclass ValueFunctionAPI: PPO's learner needs compute_values."
+    )
+    module = module_class(observation_space=gym.spaces.MultiDiscrete([9, 9]), action_space=gym.spaces.Discrete(4),
+                          model_config={"embedding_dim": 3, "hiddens": [8]})
+    obs = torch.tensor([[0, 8], [4, 4], [8, 0]])
+    batch = {Columns.OBS: obs}
+    with torch.no_grad():
+        embedded = module._embed(batch)
+        logits = module.pi_net(embedded)
+        values = module.vf_net(embedded)[:, 0]
+        out = module.forward_inference(batch)
+        assert isinstance(out, dict) and Columns.ACTION_DIST_INPUTS in out, (
+            f"_forward returned {out if not isinstance(out, dict) else 'a dict with the keys ' + str(sorted(out))}; "
+            "it should return a dict with the action logits under Columns.ACTION_DIST_INPUTS."
+        )
+        problem = _tensor_problem("For 3 observations, the logits", out[Columns.ACTION_DIST_INPUTS], (3, 4))
+        assert problem is None, problem + " One score per action and observation: self.pi_net(...)."
+        assert _same_tensor(logits, out[Columns.ACTION_DIST_INPUTS]), (
+            "_forward's logits are not self.pi_net applied to self._embed(batch)."
+        )
+        train = module.forward_train(batch)
+        assert isinstance(train, dict) and {Columns.ACTION_DIST_INPUTS, Columns.EMBEDDINGS} <= set(train), (
+            f"_forward_train should return the logits under Columns.ACTION_DIST_INPUTS and the embedded cells under "
+            f"Columns.EMBEDDINGS, got {sorted(train) if isinstance(train, dict) else type(train).__name__}."
+        )
+        problem = _tensor_problem("_forward_train's logits", train[Columns.ACTION_DIST_INPUTS], (3, 4))
+        assert problem is None and _same_tensor(logits, train[Columns.ACTION_DIST_INPUTS]), (
+            problem or "_forward_train's logits differ from _forward's: both are self.pi_net(self._embed(batch))."
+        )
+        problem = _tensor_problem("With embedding_dim=3, the embeddings", train[Columns.EMBEDDINGS], (3, 6))
+        assert problem is None and _same_tensor(embedded, train[Columns.EMBEDDINGS]), (
+            problem or "The embeddings in _forward_train's output should be self._embed(batch)."
+        )
+        got = module.compute_values(batch)
+        problem = _tensor_problem("compute_values(batch) for 3 observations", got, (3,))
+        if problem and torch.is_tensor(got) and tuple(got.shape) == (3, 1):
+            problem += " Squeeze the last dimension away: .squeeze(-1)."
+        assert problem is None, problem
+        assert _same_tensor(values, got), (
+            "compute_values(batch) is not self.vf_net applied to self._embed(batch), squeezed to one value per observation."
+        )
+        zeros = torch.zeros(3, 6)
+        given = module.compute_values(batch, embeddings=zeros)
+        assert torch.is_tensor(given) and _same_tensor(module.vf_net(zeros)[:, 0], given.reshape(-1)), (
+            "compute_values(batch, embeddings=...) should use the embeddings it is given (PPO's learner passes "
+            "those of _forward_train) and compute self._embed(batch) only when embeddings is None."
+        )
+        sequences = {Columns.OBS: torch.tensor([[[0, 1], [2, 3], [4, 5]], [[5, 4], [3, 2], [1, 0]]])}
+        problem = _tensor_problem("For 2 sequences of 3 observations, compute_values", module.compute_values(sequences),
+                                  (2, 3))
+        assert problem is None, problem + " Squeeze only the last dimension: .squeeze(-1)."
+    passed(f"{module_class.__name__}'s logits, embeddings and values have the right shapes and values.")
+
+
+def check_cell_module_config(config, module_class) -> None:
+    """Exercise 5b: one RLModule per policy, a custom one for policy1 and the default one for policy2."""
+    from arena_lib.models import build_modules, module_spaces
+
+    policies = set(config.policies or {})
+    assert policies == {"policy1", "policy2"}, (
+        f"The config's policies are {sorted(policies)}: start from arena_ppo_config(), which trains policy1 and policy2."
+    )
+    spaces = module_spaces(config)
+    kind = {policy: type(space[0]).__name__ for policy, space in spaces.items()}
+    assert kind.get("policy1") == "MultiDiscrete", (
+        f"policy1's module would read a {kind.get('policy1')} observation (the one-hot vector), but "
+        f"{module_class.__name__} reads the two cell numbers: pass "
+        "env_to_module_connector=keep_cell_numbers('agent1') to config.env_runners(...)."
+    )
+    assert kind.get("policy2") == "Box", (
+        f"policy2's default module needs the one-hot vector but would read {kind.get('policy2')}: keep the cell "
+        "numbers of agent1 only (keep_cell_numbers('agent1'))."
+    )
+    specs = config.get_multi_rl_module_spec(spaces=spaces).rl_module_specs
+    got = {policy: getattr(specs[policy].module_class, "__name__", None) for policy in ("policy1", "policy2")}
+    assert specs["policy1"].module_class is module_class, (
+        f"policy1's RLModule would be a {got['policy1']}; give it RLModuleSpec(module_class={module_class.__name__}, "
+        "...) in the MultiRLModuleSpec's rl_module_specs."
+    )
+    assert got["policy2"] == "DefaultPPOTorchRLModule", (
+        f"policy2's RLModule would be a {got['policy2']}; it should stay RLlib's default module: RLModuleSpec() "
+        "with nothing in it."
+    )
+    modules = build_modules(config)
+    settings = {key: modules["policy1"].model_config.get(key) for key in CELL_MODULE_CONFIG}
+    assert same_answer(CELL_MODULE_CONFIG, settings), (
+        f"policy1's module has the settings {settings}; pass model_config={CELL_MODULE_CONFIG} to its RLModuleSpec."
+    )
+    hiddens = modules["policy2"].model_config.get("fcnet_hiddens")
+    assert same_answer([64, 64], hiddens), (
+        f"policy2's default module has fcnet_hiddens={hiddens}, not the course's [64, 64]: leave its RLModuleSpec "
+        "empty, so that it takes the config's model_config."
+    )
+    passed(f"policy1 gets {module_class.__name__} (it reads the two cell numbers), policy2 RLlib's default module "
+           "(it reads the one-hot vector).")

@@ -1,0 +1,153 @@
+"""The mistakes students really make, exercise by exercise: each a change of the reference
+answer (read from solutions/), the words the self-check must say about it, and, by the
+judge, no points. tests/test_exercises.py checks every one both ways; a class built from
+them has mistakes whose counts are known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mistake:
+    what: str  # the mistake, in words
+    says: str  # what the self-check's message must contain
+    edits: tuple  # (old, new) replacements that turn the reference answer into this one
+
+    def apply(self, reference: str) -> str:
+        source = reference
+        for old, new in self.edits:
+            assert old in source, f"{self.what!r}: {old!r} is no longer in the reference answer; update the table"
+            source = source.replace(old, new)
+        return source
+
+
+ONE_STEP_SHORT = Mistake(
+    "plays one step too few", "12 steps",
+    (("    while True:\n", "    for _ in range(env.config['ts'] - 1):\n"),
+     ("            return totals", "            return totals\n    return totals")))
+
+# (assignment, exercise cell's grade_id) -> the mistakes; its test cell is "<grade_id>_tests".
+MISTAKES = {
+    ("01_arena", "ex1_run_episode"): [
+        ONE_STEP_SHORT,
+        Mistake("adds up the other agent's rewards", "differ from the rewards the env gave",
+                (("totals[agent] += reward", "totals[agent] += rewards['agent2' if agent == 'agent1' else 'agent1']"),)),
+        Mistake("keeps only the last step's reward", "differ from the rewards the env gave",
+                (("totals[agent] += reward", "totals[agent] = reward"),)),
+        Mistake("stops only at the time limit, not when the episode is terminated", "terminateds['__all__']",
+                (('if terminateds["__all__"] or truncateds["__all__"]:', 'if truncateds["__all__"]:'),)),
+    ],
+    ("02_first_training", "ex2_summarize_result"): [
+        Mistake("swaps agent1's and agent2's returns", "summary['agent1']",
+                (('["agent1"],\n        "agent2": runners["agent_episode_returns_mean"]["agent2"]',
+                  '["agent2"],\n        "agent2": runners["agent_episode_returns_mean"]["agent1"]'),)),
+        Mistake("reads this iteration's env steps, not those since the start", "summary['env_steps']",
+                (("num_env_steps_sampled_lifetime", "num_env_steps_sampled"),)),
+        Mistake("averages the two agents' returns for the total", "summary['total']",
+                (('"total": runners["episode_return_mean"],',
+                  '"total": (runners["agent_episode_returns_mean"]["agent1"]'
+                  ' + runners["agent_episode_returns_mean"]["agent2"]) / 2,'),)),
+    ],
+    ("03_multi_agent", "ex3_multi_agent_config"): [
+        Mistake("maps every agent to policy1, whatever its id", "sends 'agent2' to 'policy1'",
+                (('return "policy1" if agent_id == "agent1" else "policy2"', 'return "policy1"'),)),
+        Mistake("names the policies after the agents", "policies are ['agent1', 'agent2']",
+                (('policies={"policy1", "policy2"}', 'policies={"agent1", "agent2"}'),)),
+        Mistake("forgets to pass the mapping function", "sends 'agent1' to 'shared_policy'",
+                ((", policy_mapping_fn=policy_mapping_fn)", ")"),)),
+    ],
+    ("03_multi_agent", "ex3_train_until"): [
+        Mistake("stops one iteration early", "max_iterations=2, but it ran 1",
+                (("range(1, max_iterations + 1)", "range(1, max_iterations)"),)),
+        Mistake("never stops at the target", "should stop at the first iteration that reports a return",
+                (('        if row["total"] >= target:\n            break\n', ""),)),
+        Mistake("names the return 'return', not 'total'", "a number under 'total'",
+                (('"total": runners.get', '"return": runners.get'), ('row["total"] >= target', 'row["return"] >= target'))),
+    ],
+    ("04_evaluation", "ex4_greedy_action"): [
+        Mistake("hands the module the raw observation, not its one-hot encoding", "one-hot encoding",
+                (("encoded = gym.spaces.flatten(observation_space, np.asarray(obs))", "encoded = np.asarray(obs)"),)),
+        Mistake("returns a tensor, not an int", "plain int",
+                (("return int(torch.argmax(logits[0]))", "return torch.argmax(logits[0])"),)),
+        Mistake("takes the least likely action", "the greedy action is",
+                (("torch.argmax", "torch.argmin"),)),
+    ],
+    ("04_evaluation", "ex4_mean_returns"): [
+        Mistake("returns the sum over the episodes", "divide by num_episodes",
+                (("float(np.mean(values))", "float(np.sum(values))"),)),
+        Mistake("plays on the default arena, ignoring env_config", "with the env_config given",
+                (("env = MultiAgentArena(env_config)", "env = MultiAgentArena()"),)),
+        Mistake("plays one episode too few", "means over 3 episodes",
+                (("for _ in range(num_episodes):", "for _ in range(num_episodes - 1):"),)),
+    ],
+    ("05_models", "ex5_cell_module"): [
+        Mistake("returns values of shape [B, 1]", "squeeze",
+                (("return self.vf_net(embeddings).squeeze(-1)", "return self.vf_net(embeddings)"),)),
+        Mistake("ignores the embeddings it is given", "embeddings it is given",
+                (("        if embeddings is None:\n            embeddings = self._embed(batch)\n"
+                  "        return self.vf_net(embeddings).squeeze(-1)",
+                  "        return self.vf_net(self._embed(batch)).squeeze(-1)"),)),
+        Mistake("returns no embeddings for training", "Columns.EMBEDDINGS",
+                (("return {Columns.ACTION_DIST_INPUTS: self.pi_net(embeddings), Columns.EMBEDDINGS: embeddings}",
+                  "return {Columns.ACTION_DIST_INPUTS: self.pi_net(embeddings)}"),)),
+        Mistake("flattens a time axis away", "2 sequences of 3 observations",
+                ((".squeeze(-1)", ".reshape(-1)"),)),
+        Mistake("returns zeros for the values", "self.vf_net",
+                (("return self.vf_net(embeddings).squeeze(-1)", "return torch.zeros(embeddings.shape[:-1])"),)),
+        Mistake("overrides RLlib's public forward_inference", "public forward methods",
+                (("    def _forward(self, batch, **kwargs):", "    def forward_inference(self, batch, **kwargs):\n"
+                  "        return self._forward(batch)\n\n    def _forward(self, batch, **kwargs):"),)),
+        Mistake("computes the logits with the value network", "shape (3, 4)",
+                (("return {Columns.ACTION_DIST_INPUTS: self.pi_net(self._embed(batch))}",
+                  "return {Columns.ACTION_DIST_INPUTS: self.vf_net(self._embed(batch))}"),)),
+    ],
+    ("05_models", "ex5_module_config"): [
+        Mistake("keeps the one-hot connector for agent1", "keep_cell_numbers",
+                (('    .env_runners(env_to_module_connector=keep_cell_numbers("agent1"))\n', ""),)),
+        Mistake("keeps the cell numbers of both agents", "policy2's default module needs the one-hot",
+                (('keep_cell_numbers("agent1")', 'keep_cell_numbers("agent1", "agent2")'),)),
+        Mistake("gives policy2 the custom module too", "policy2's RLModule would be a CellEmbeddingModule",
+                (('"policy2": RLModuleSpec(),', '"policy2": RLModuleSpec(module_class=CellEmbeddingModule, '
+                  'model_config={"embedding_dim": 16, "hiddens": [64]}),'),)),
+        Mistake("gives policy1 RLlib's default module", "give it RLModuleSpec(module_class=CellEmbeddingModule",
+                (('"policy1": RLModuleSpec(module_class=CellEmbeddingModule, model_config={"embedding_dim": 16, '
+                  '"hiddens": [64]}),', '"policy1": RLModuleSpec(),'),)),
+        Mistake("starts from the shared-policy config", "policies are ['shared_policy']",
+                (("arena_ppo_config(seed=SEED)", "arena_ppo_config(multi_agent=False, seed=SEED)"),)),
+        Mistake("leaves out the module's model_config", "model_config=",
+                ((', model_config={"embedding_dim": 16, "hiddens": [64]})', ")"),)),
+    ],
+    ("06_tune_and_scale", "tune_param_space"): [
+        Mistake("changes base_config itself", "base_config.copy()",
+                (("base_config.copy()", "base_config"),)),
+        Mistake("searches the learning rate only", "4 trials",
+                (('\n        .rl_module(model_config={"fcnet_hiddens": tune.grid_search([list(size) for size in '
+                  'network_sizes])})', ""),)),
+        Mistake("passes the list of rates, not a search", "not a search",
+                (("lr=tune.grid_search(list(learning_rates))", "lr=list(learning_rates)"),)),
+        Mistake("returns a dict, not a config", "should return a config",
+                (("for size in network_sizes])})\n    )", "for size in network_sizes])})\n    ).to_dict()"),)),
+    ],
+    ("06_tune_and_scale", "tune_best_settings"): [
+        Mistake("takes the first trial", "11.5",
+                (('best = scored[metric].idxmax() if mode == "max" else scored[metric].idxmin()',
+                  "best = scored.index[0]"),)),
+        Mistake("always takes the largest value, whatever the mode", "mode='min'",
+                (('scored[metric].idxmax() if mode == "max" else scored[metric].idxmin()', "scored[metric].idxmax()"),)),
+        Mistake("uses a row's label as its position", "by its label",
+                (("scored.loc[best, setting]", "scored.iloc[best][setting]"),)),
+        Mistake("returns NaN settings when no trial has a value", "return None",
+                (("        return None", '        return {setting: float("nan") for setting in settings}'),)),
+    ],
+    ("07_tensorflow_appendix", "ex7_policies_2021"): [
+        Mistake("keeps 2021's mapping function, without `worker`", "passes `worker` by name",
+                (("def policy_mapping_fn(agent_id, episode, worker, **kwargs):", "def policy_mapping_fn(agent_id):"),)),
+        Mistake("gives the learning rate to policy1", "policy1 keeps the algorithm's settings",
+                (('"policy1": (None, None, None, {}),\n    "policy2": (None, None, None, {"lr": 2e-4}),',
+                  '"policy1": (None, None, None, {"lr": 2e-4}),\n    "policy2": (None, None, None, {}),'),)),
+        Mistake("writes the policies as lists", "4-tuple",
+                (("(None, None, None, {})", "[None, None, None, {}]"),
+                 ('(None, None, None, {"lr": 2e-4})', '[None, None, None, {"lr": 2e-4}]'))),
+    ],
+}
