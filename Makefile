@@ -78,9 +78,9 @@ test-latest: chromium sandbox
 # Env steps/s and each notebook on all cores, then issue 14's table (fast_and_light.py runs
 # time_to_reward.py --cap 150 and notebook_series.py --binder among its rows) at the end.
 bench: setup
-	$(BIN)/python bench/env_steps.py
-	$(BIN)/python bench/notebook_series.py
-	$(BIN)/python bench/fast_and_light.py
+	$(BIN)/python -m bench.env_steps
+	$(BIN)/python -m bench.notebook_series
+	$(BIN)/python -m bench.fast_and_light
 
 clean:
 	rm -rf $(VENV) .venv-latest build *.egg-info .pytest_cache

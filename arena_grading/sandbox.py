@@ -35,9 +35,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from arena_lib.cgroups import Cgroup, CgroupUnavailable, maker_is_alive
+
 # This environment's Python, as invoked (a venv's python is a link: keep the link, drop any "..").
 PYTHON = os.path.abspath(sys.executable)
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PREFIX = "arena-grading-"
 # What the kernel may inherit from nbgrader's environment (names or prefixes*). Not JPY_PARENT_PID:
 # the kernel cannot see its parent across the process namespace (--die-with-parent ties them).
@@ -169,73 +170,16 @@ def kept_environment(environ) -> dict:
     return kept
 
 
-class Cgroup:
-    """A cgroup (v2, or v1's memory and pids hierarchies) with a memory and a process limit."""
-
-    def __init__(self, limits: Limits):
-        self.name = f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
-        self.folders = [CGROUP_ROOT / self.name] if self.v2 else [
-            CGROUP_ROOT / "memory" / self.name, CGROUP_ROOT / "pids" / self.name]
-        sweep_stale_cgroups()
-        try:
-            for folder in self.folders:
-                folder.mkdir()
-            memory, pids = (self.folders[0], self.folders[0]) if self.v2 else self.folders
-            (memory / ("memory.max" if self.v2 else "memory.limit_in_bytes")).write_text(str(limits.memory_bytes))
-            if self.v2 and (memory / "memory.swap.max").exists():
-                (memory / "memory.swap.max").write_text("0")
-            (pids / "pids.max").write_text(str(limits.processes))
-        except OSError as error:
-            self.remove()
-            raise SandboxUnavailable(
-                f"cannot make a cgroup for the memory and process limits ({error}). Grade as root, or "
-                "in a cgroup v2 subtree delegated to you with the memory and pids controllers enabled"
-            ) from None
-
-    def enter(self) -> None:
-        """Move the calling process into the cgroup (children follow)."""
-        for folder in self.folders:
-            (folder / "cgroup.procs").write_text(str(os.getpid()))
-
-    def peak_bytes(self) -> int:
-        name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
-        try:
-            return int((self.folders[0] / name).read_text())
-        except (OSError, ValueError):
-            return 0
-
-    def oom_killed(self) -> bool:
-        try:
-            if self.v2:
-                events = (self.folders[0] / "memory.events").read_text()
-                return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in events.splitlines())
-            control = (self.folders[0] / "memory.oom_control").read_text()
-            return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in control.splitlines())
-        except (OSError, ValueError, IndexError):
-            return False
-
-    def remove(self) -> None:
-        for folder in self.folders:
-            _kill_and_remove(folder)
-
-
-def _kill_and_remove(folder: Path) -> None:
+def make_cgroup(limits: Limits) -> Cgroup:
+    """A fresh cgroup with the sandbox's memory and process limits (removing those of
+    kernels that were killed outright first)."""
+    Cgroup.sweep(CGROUP_PREFIX)
     try:
-        for pid in (folder / "cgroup.procs").read_text().split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        folder.rmdir()
-    except OSError:
-        pass  # busy a moment longer, or gone: the next sandbox sweeps it
-
-
-def maker_is_alive(name: str, prefix: str) -> bool:
-    """Whether the process whose id follows ``prefix`` in ``name`` ("<prefix><pid>-...") still runs."""
-    maker = name.removeprefix(prefix).split("-")[0]
-    return maker.isdigit() and Path(f"/proc/{maker}").exists()
+        return Cgroup(CGROUP_PREFIX, memory_bytes=limits.memory_bytes, processes=limits.processes)
+    except CgroupUnavailable as error:
+        raise SandboxUnavailable(
+            f"{error.strerror}. Grade as root, or in a cgroup v2 subtree delegated to you with the memory "
+            "and pids controllers enabled") from None
 
 
 def sweep_stale_folders(prefix: str) -> None:
@@ -244,21 +188,6 @@ def sweep_stale_folders(prefix: str) -> None:
     for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
         if not maker_is_alive(folder.name, prefix):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def sweep_stale_cgroups() -> None:
-    """Remove empty cgroups left by kernels that were killed (SIGKILL leaves no time to clean up).
-    A cgroup whose maker still runs is left alone: it may be one that another kernel, graded
-    at the same time, has made and not yet entered."""
-    for parent in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"):
-        for folder in parent.glob(f"{CGROUP_PREFIX}*") if parent.is_dir() else ():
-            if maker_is_alive(folder.name, CGROUP_PREFIX):
-                continue
-            try:
-                if not (folder / "cgroup.procs").read_text().strip():
-                    folder.rmdir()
-            except OSError:
-                pass
 
 
 def check() -> str:
@@ -286,7 +215,7 @@ def check() -> str:
 
 def run_sandboxed(command, working_folder: Path, kernel_folder: Path, limits: Limits, **kwargs):
     """Run ``command`` in a sandbox and a fresh cgroup; return the CompletedProcess."""
-    cgroup = Cgroup(limits)
+    cgroup = make_cgroup(limits)
     try:
         args = bwrap_command(command, working_folder, kernel_folder, limits)
         return subprocess.run(args, preexec_fn=cgroup.enter, **kwargs)
@@ -329,7 +258,7 @@ def main(argv: list[str]) -> int:
         os.chown(kernel_folder, *user)
         os.chown(connection_file, *user)
     command = [PYTHON, "-m", "ipykernel_launcher", "-f", str(connection_file), *argv[2:]]
-    cgroup = Cgroup(limits)
+    cgroup = make_cgroup(limits)
     # Pass Jupyter's signals on to bubblewrap: when it ends, so does everything in the sandbox.
     # (Interrupts come as messages: see kernelspec.py.)
     child = None
@@ -347,7 +276,7 @@ def main(argv: list[str]) -> int:
         # The kernel's stdout only prints a banner; cells' output travels over its sockets.
         child = subprocess.Popen(args, preexec_fn=cgroup.enter, stdout=subprocess.DEVNULL)
         code = child.wait()
-        if cgroup.oom_killed():
+        if cgroup.oom_kills():
             print(f"arena-grading: the kernel reached its memory limit "
                   f"({limits.memory_bytes / 1024**3:.1f} GiB) and was killed", file=sys.stderr)
         return code

@@ -1,4 +1,5 @@
-"""Peak memory of a whole process tree (a driver and every Ray process it starts)."""
+"""Peak memory of a whole process tree (a driver and every Ray process it starts), for the
+benchmarks and the tests: PSS summed over the tree, sampled in a background thread."""
 
 from __future__ import annotations
 

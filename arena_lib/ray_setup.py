@@ -10,7 +10,8 @@ import shutil
 import sys
 import tempfile
 import warnings
-from pathlib import Path
+
+from arena_lib import cgroups
 
 # Ray's object store must be at least 75 MiB; the arena's batches are tiny, and a
 # Binder container has about 2 GB for JupyterLab, the kernel and all of Ray.
@@ -37,7 +38,7 @@ def _visible_cores() -> int:
 def available_cpus() -> int:
     """CPUs this process may use: the container's CPU quota if it has one, else the machine's."""
     cpus = _visible_cores()
-    quota = _cgroup_cpu_quota()
+    quota = cgroups.cpu_quota()
     if quota is not None:
         cpus = min(cpus, max(1, math.floor(quota)))
     return max(1, cpus)
@@ -70,69 +71,8 @@ def available_memory_bytes() -> int:
     import psutil
 
     free = psutil.virtual_memory().available
-    limit, used = _cgroup_memory()
+    limit, used = cgroups.memory_limit_and_use()
     return free if limit is None else max(0, min(free, limit - used))
-
-
-def _own_cgroup_dir(controller: str) -> Path:
-    """This process's cgroup folder: v2 if ``controller`` is empty, else v1's for it."""
-    root = Path("/sys/fs/cgroup")
-    try:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, controllers, path = line.split(":", 2)
-            if (controller and controller in controllers.split(",")) or (not controller and controllers == ""):
-                base = root / controller if controller else root
-                own = base / path.lstrip("/")
-                return own if own.is_dir() else base
-    except (OSError, ValueError):
-        pass
-    return root / controller if controller else root
-
-
-def _read_numbers(path: Path) -> list[str]:
-    return path.read_text().split()
-
-
-def _cgroup_cpu_quota() -> float | None:
-    try:
-        v2 = _own_cgroup_dir("") / "cpu.max"  # "max 100000" or "200000 100000"
-        if v2.exists():
-            quota, period = _read_numbers(v2)[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        v1 = _own_cgroup_dir("cpu")
-        if (v1 / "cpu.cfs_quota_us").exists():
-            quota = int(_read_numbers(v1 / "cpu.cfs_quota_us")[0])
-            return None if quota <= 0 else quota / int(_read_numbers(v1 / "cpu.cfs_period_us")[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_memory() -> tuple[int | None, int]:
-    """(limit, usage) of this process's memory cgroup; limit None when unlimited.
-    Usage leaves out inactive file cache, which the kernel frees when needed."""
-    try:
-        v2 = _own_cgroup_dir("")
-        if (v2 / "memory.max").exists():
-            limit = _read_numbers(v2 / "memory.max")[0]
-            usage = int(_read_numbers(v2 / "memory.current")[0]) - _memory_stat(v2, "inactive_file")
-            return (None if limit == "max" else int(limit)), usage
-        v1 = _own_cgroup_dir("memory")
-        if (v1 / "memory.limit_in_bytes").exists():
-            limit = int(_read_numbers(v1 / "memory.limit_in_bytes")[0])
-            usage = int(_read_numbers(v1 / "memory.usage_in_bytes")[0]) - _memory_stat(v1, "total_inactive_file")
-            return (None if limit >= 2**60 else limit), usage
-    except (OSError, ValueError, IndexError):
-        pass
-    return None, 0
-
-
-def _memory_stat(folder: Path, key: str) -> int:
-    for line in (folder / "memory.stat").read_text().splitlines():
-        name, value = line.split()
-        if name == key:
-            return int(value)
-    return 0
 
 
 def object_store_directory(object_store_bytes: int) -> str | None:

@@ -34,13 +34,10 @@ import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "tests"))
-import grading  # noqa: E402
-from notebook_series import notebook_env, run_in_binder_box  # noqa: E402
-from notebook_tools import SOLUTIONS  # noqa: E402
-from time_to_reward import REFERENCE, compare, pinned, seconds_to_target  # noqa: E402
+from bench import ROOT, grading
+from bench.notebook_series import notebook_env, run_in_binder_box
+from bench.time_to_reward import REFERENCE, compare, pinned, seconds_to_target
+from tests.notebook_tools import SOLUTIONS
 
 GB, GiB = 1e9, 2**30
 INF = float("inf")
@@ -157,8 +154,8 @@ def first_cell_child(notebook: str) -> None:
 
 
 def in_fresh_process(child: list[str], cpus: int | None) -> dict:
-    command = [sys.executable, __file__, "--child", *child]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=notebook_env(),
+    command = [sys.executable, "-m", __spec__.name, "--child", *child]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=notebook_env(), cwd=ROOT,
                             preexec_fn=pinned(cpus))
     if result.returncode != 0:
         raise RuntimeError((result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1])
@@ -193,7 +190,7 @@ def startup_figure(found: dict, child: str, key: str, cores: str, goal: float | 
 # Rows 4 and 6: the Binder box and grading, through notebook_series.py and grading.py.
 
 def binder(notebooks: list[Path]) -> dict:
-    from binder_box import Box
+    from tests.binder_box import Box
 
     box = Box()
     print(f"Binder box: {box.describe()}, JupyterLab beside the kernel")

@@ -19,12 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "tests"))
-from notebook_tools import ASSIGNMENTS, make_course, nbgrader, tool_env  # noqa: E402
-from process_tree import run_measured  # noqa: E402
-from submissions import Submission  # noqa: E402
+from arena_lib.process_memory import run_measured
+from tests.notebook_tools import ASSIGNMENTS, make_course, nbgrader, tool_env
+from tests.submissions import Submission
 
 SERIAL = ["nbgrader", "autograde"]
 

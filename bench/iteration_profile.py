@@ -18,13 +18,10 @@ import argparse
 import cProfile
 import pstats
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from env_steps import bare_env_steps_per_second  # noqa: E402
-from time_to_reward import parse_settings  # noqa: E402
+from bench.env_steps import bare_env_steps_per_second
+from bench.time_to_reward import parse_settings
 
 
 def timers(result: dict, prefix: str = "") -> dict[str, float]:

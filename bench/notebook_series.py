@@ -25,10 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "tests"))
-from process_tree import run_measured  # noqa: E402
+from arena_lib.process_memory import run_measured
+from bench import ROOT
 
 
 def notebook_env(grading: bool = False) -> dict:
@@ -50,10 +48,10 @@ def run_plain(notebook: Path, env: dict, work: str):
 
 
 def run_in_binder_box(box, notebook: Path, env: dict, work: str):
-    command = [sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(notebook),
+    command = [sys.executable, "-m", "tests.run_with_jupyterlab", str(notebook),
                str(Path(work) / notebook.name)]
     started = time.perf_counter()
-    run = box.run(command, timeout=1200, cwd=work, env=env)
+    run = box.run(command, timeout=1200, cwd=ROOT, env=env)
     return run.result, run.peak_bytes, run.working_set_bytes, time.perf_counter() - started
 
 
@@ -70,7 +68,7 @@ def main() -> None:
     env = notebook_env(args.grading)
     box = None
     if args.binder:
-        from binder_box import Box
+        from tests.binder_box import Box
 
         box = Box()
         print(f"in {box.describe()}, JupyterLab beside the kernel")

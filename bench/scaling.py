@@ -26,11 +26,10 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from process_tree import run_measured  # noqa: E402
-from time_to_reward import pinned, repeatable_env  # noqa: E402
+from arena_lib.process_memory import run_measured
+from bench import ROOT
+from bench.time_to_reward import pinned, repeatable_env
 
 TARGET = 10.0
 # name -> (num_env_runners, num_envs_per_env_runner, num_learners)
@@ -62,13 +61,13 @@ def child(name: str, seed: int, cap: float, threads: int) -> None:
               .learners(num_learners=learners))
     algo = config.build_algo()
     build = time.perf_counter() - started
-    started, ret, reached_at, steps_at_target = time.perf_counter(), float("nan"), None, None
+    started, ret, reached_at = time.perf_counter(), float("nan"), None
     while time.perf_counter() - started < cap:
         result = algo.train()
         ret = float(result["env_runners"].get("episode_return_mean", float("nan")))
         steps = float(result["env_runners"]["num_env_steps_sampled_lifetime"])
         if ret >= TARGET:
-            reached_at, steps_at_target = time.perf_counter() - started, steps
+            reached_at = time.perf_counter() - started
             break
     seconds = time.perf_counter() - started
     print(json.dumps({"build": build, "seconds": seconds, "reached": reached_at, "return": ret,
@@ -96,9 +95,9 @@ def main() -> None:
     # setting then meets much the same load.
     for seed in args.seeds:
         for name in args.only:
-            command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(args.cap),
+            command = [sys.executable, "-m", __spec__.name, "--child", name, str(seed), "--cap", str(args.cap),
                        "--torch-threads", str(args.torch_threads)]
-            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pinned(args.cpus),
+            result, peak, _ = run_measured(command, timeout=args.cap + 300, preexec_fn=pinned(args.cpus), cwd=ROOT,
                                            env=repeatable_env(seed))
             if result.returncode != 0:
                 print(f"{name:<30} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")

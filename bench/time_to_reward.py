@@ -20,10 +20,9 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from process_tree import run_measured  # noqa: E402
+from arena_lib.process_memory import run_measured
+from bench import ROOT
 
 TARGET = 10.0
 # "pytorch-reference" is no RLlib config: its child runs ppo_reference.train_to_target.
@@ -84,7 +83,7 @@ def build_config(name: str, seed: int):
 def child(name: str, seed: int, cap: float) -> None:
     if name == REFERENCE:
         # No Ray: it trains in this child itself, so the table and the peak PSS measure it alike.
-        from ppo_reference import train_to_target
+        from bench.ppo_reference import train_to_target
 
         print(json.dumps(train_to_target(seed, cap, TARGET)))
         return
@@ -141,9 +140,9 @@ def compare(configs, seeds, cap: float, cpus: int | None = None) -> dict[str, li
     runs = {}
     for name in configs:
         for seed in seeds:
-            command = [sys.executable, __file__, "--child", name, str(seed), "--cap", str(cap)]
+            command = [sys.executable, "-m", __spec__.name, "--child", name, str(seed), "--cap", str(cap)]
             # The cap is checked between iterations; the timeout is for a run that hangs.
-            result, peak, seconds = run_measured(command, timeout=cap + 300, preexec_fn=pinned(cpus),
+            result, peak, seconds = run_measured(command, timeout=cap + 300, preexec_fn=pinned(cpus), cwd=ROOT,
                                                  env=repeatable_env(seed))
             if result.returncode != 0:
                 print(f"{name:<36} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")

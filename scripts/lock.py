@@ -42,6 +42,26 @@ TORCH_VERSION = "2.13.0"
 FINGERPRINT_PREFIX = "# pyproject.toml dependencies sha256: "
 
 
+def pins(path, python: str | None = None) -> dict:
+    """name -> pinned version of the lock's lines that apply to ``python`` ("3.12": its
+    first release) on this platform, or to the Python running this (None)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    environment = {} if python is None else {"python_version": python, "python_full_version": f"{python}.0"}
+    found = {}
+    for line in path.read_text().splitlines():
+        if not line or line.startswith(("#", " ")):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            (specifier,) = requirement.specifier
+            assert specifier.operator == "==", f"{path.name}: {line!r} is not an exact pin"
+            found[canonicalize_name(requirement.name)] = Version(specifier.version)
+    return found
+
+
 def dependency_fingerprint(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """A hash of what the lock is made from: the Python range, dependencies and extras."""
     project = tomllib.loads(pyproject.read_text())["project"]

@@ -53,13 +53,12 @@ def build() -> None:
 
 def moved_packages() -> list[str]:
     """Packages whose newest version differs from the lock (run in .venv-latest, which has packaging)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_lock import lock, pins
+    import lock  # scripts/lock.py, beside this script
 
     freeze = run(sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable",
                  capture_output=True, text=True).stdout
     newest = {name.lower().replace("_", "-"): version for name, version in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
-    locked = {name: str(version) for name, version in pins(lock.TEST_LOCK).items()}  # this Python's lines
+    locked = {name: str(version) for name, version in lock.pins(lock.TEST_LOCK).items()}  # this Python's lines
     rows = [f"  {name:28} {locked.get(name, '(not locked)'):>14} -> {newest.get(name, '(gone)')}"
             for name in sorted(set(locked) | set(newest))
             if locked.get(name) != newest.get(name) and name not in ("pip", *lock.LEFT_OUT)]

@@ -17,7 +17,7 @@ def ray_session():
 @pytest.fixture(scope="session")
 def greeting_server():
     """A server on 127.0.0.1 that greets whoever connects (a graded kernel must not reach it)."""
-    from grading_run import greeting_server
+    from tests.grading_run import greeting_server
 
     with greeting_server() as port:
         yield port
@@ -27,6 +27,6 @@ def greeting_server():
 def graded(tmp_path_factory, greeting_server):
     """The grading test class graded once, as an instructor would: 01 (honest, broken and
     cheating students) from an LMS zip, 04 from submitted/. See grading_run.py."""
-    from grading_run import grade_the_class
+    from tests.grading_run import grade_the_class
 
     return grade_the_class(tmp_path_factory.mktemp("grading"), greeting_server)

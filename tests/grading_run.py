@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 
-from notebook_tools import ROOT, make_course, tool_env
-from submissions import arena_class, cheating_class, evaluation_class
+from tests.notebook_tools import ROOT, make_course, tool_env
+from tests.submissions import arena_class, cheating_class, evaluation_class
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
 

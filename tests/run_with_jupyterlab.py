@@ -16,8 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from arena_grading.kernel_client import RepollingKernelManager
-
-from jupyterlab_server import free_port, lab_command, wait_until_up
+from tests.jupyterlab_server import free_port, lab_command, wait_until_up
 
 
 def start_jupyterlab(folder: Path) -> subprocess.Popen:

@@ -13,13 +13,12 @@ import textwrap
 
 import pytest
 import yaml
-
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from binder_box import BINDER_MEMORY, Box, BoxTimeout
-from notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, read, tool_env
-from test_lock import lock, pins
+from tests.binder_box import BINDER_MEMORY, Box, BoxTimeout
+from tests.notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, read, tool_env
+from tests.test_lock import lock
 
 COURSE_LOCK = lock.COURSE_LOCK
 
@@ -61,8 +60,8 @@ FULL_BUDGET_ONLY = {"06_tune_and_scale.ipynb"}
 def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     output = tmp_path / path.name
     full = path.name in FULL_BUDGET_ONLY
-    run = box.run([sys.executable, str(ROOT / "tests" / "run_with_jupyterlab.py"), str(path), str(output)],
-                  timeout=600, cwd=tmp_path, env=student_env() if full else short_budget_env())
+    run = box.run([sys.executable, "-m", "tests.run_with_jupyterlab", str(path), str(output)],
+                  timeout=600, cwd=ROOT, env=student_env() if full else short_budget_env())
     with capsys.disabled():
         print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab (working set "
               f"{run.working_set_bytes / 1e9:.2f} GB), {'full' if full else 'short'} budget, in {box.describe()}")
@@ -222,11 +221,11 @@ def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
                                "import tensorflow, tf_keras; print(tensorflow.__version__)"],
                               capture_output=True, text=True, cwd=tmp_path)
     assert appendix.returncode == 0, appendix.stderr[-3000:]
-    assert Version(appendix.stdout) == pins(lock.TF_LOCK)["tensorflow-cpu"], appendix.stdout
+    assert Version(appendix.stdout) == lock.pins(lock.TF_LOCK)["tensorflow-cpu"], appendix.stdout
     # Every package at its locked version, and nothing missing that a package needs.
     freeze = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True).stdout
     installed = {canonicalize_name(n): Version(v) for n, v in re.findall(r"^([\w.-]+)==(\S+)$", freeze, re.M)}
-    locked = pins(COURSE_LOCK)  # the venv has this Python
+    locked = lock.pins(COURSE_LOCK)  # the venv has this Python
     assert {n: v for n, v in installed.items() if n in locked} == locked, "Binder's versions differ from the lock"
     check = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout

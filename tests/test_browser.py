@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyterlab_server import free_port, lab_command, wait_until_up
-from notebook_tools import ROOT, read, tool_env
+from tests.jupyterlab_server import free_port, lab_command, wait_until_up
+from tests.notebook_tools import ROOT, read, tool_env
 
 STUDENT_NOTEBOOK = ROOT / "notebooks" / "01_arena" / "01_rl_and_the_arena.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "solutions" / "04_evaluation" / "04_evaluate_save_restore.ipynb"

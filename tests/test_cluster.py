@@ -18,7 +18,7 @@ import time
 import psutil
 import pytest
 
-from notebook_tools import tool_env
+from tests.notebook_tools import tool_env
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from grading_run import grade, processes_in, read_grades
-from notebook_tools import make_course, nbgrader
-from submissions import arena_class
+from tests.grading_run import grade, processes_in, read_grades
+from tests.notebook_tools import make_course, nbgrader
+from tests.submissions import arena_class
 
 pytestmark = pytest.mark.slow
 # The class (grading_run.py, graded once per session): 01_arena from an LMS zip, with the

@@ -21,9 +21,9 @@ from nbgrader.api import Gradebook
 from arena_grading.execute import KERNEL_FOLDER_PREFIX
 from arena_grading.parallel import SCRATCH_PREFIX
 from arena_grading.sandbox import maker_is_alive
-from grading_run import SECRET, grade, wait_until_none_in
-from notebook_tools import ROOT, make_course, tool_env
-from submissions import arena_class
+from tests.grading_run import SECRET, grade, wait_until_none_in
+from tests.notebook_tools import ROOT, make_course, tool_env
+from tests.submissions import arena_class
 
 pytestmark = pytest.mark.slow
 

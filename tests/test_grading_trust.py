@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-from grading_run import SECRET, grade, read_grades
-from notebook_tools import ROOT, make_course, read, tool_env
-from submissions import cheating_class
+from tests.grading_run import SECRET, grade, read_grades
+from tests.notebook_tools import ROOT, make_course, read, tool_env
+from tests.submissions import cheating_class
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from arena_grading.execute import SandboxedExecute
 from arena_grading.kernel_client import RepollingChannel, RepollingKernelClient, RepollingKernelManager
-from notebook_tools import ROOT
+from tests.notebook_tools import ROOT
 
 
 async def seconds_to_read_a_reply_whose_wake_up_was_missed(channel_class: type, timeout: float) -> float:

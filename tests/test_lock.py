@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from notebook_tools import ROOT
+from tests.notebook_tools import ROOT
 
 spec = importlib.util.spec_from_file_location("lock", ROOT / "scripts" / "lock.py")
 lock = importlib.util.module_from_spec(spec)
@@ -21,22 +21,6 @@ spec.loader.exec_module(lock)
 
 PYTHONS = ("3.11", "3.12")  # pyproject.toml's requires-python
 MAKE_LOCK = "run `make lock` and commit requirements/"
-
-
-def pins(path, python: str | None = None) -> dict[str, Version]:
-    """name -> pinned version of the lock's lines that apply to ``python`` ("3.12": its
-    first release) on this platform, or to the Python running this (None)."""
-    environment = {} if python is None else {"python_version": python, "python_full_version": f"{python}.0"}
-    found = {}
-    for line in path.read_text().splitlines():
-        if not line or line.startswith(("#", " ")):
-            continue
-        requirement = Requirement(line)
-        if requirement.marker is None or requirement.marker.evaluate(environment):
-            (specifier,) = requirement.specifier
-            assert specifier.operator == "==", f"{path.name}: {line!r} is not an exact pin"
-            found[canonicalize_name(requirement.name)] = Version(specifier.version)
-    return found
 
 
 def project_requirements(extra: str) -> list[Requirement]:
@@ -64,7 +48,7 @@ def test_locks_were_made_from_this_pyproject():
 @pytest.mark.parametrize("python", PYTHONS)
 @pytest.mark.parametrize("extra, path", [("test", lock.TEST_LOCK), ("course", lock.COURSE_LOCK)], ids=["test", "course"])
 def test_every_requirement_is_locked_within_its_range(extra, path, python):
-    locked = pins(path, python)
+    locked = lock.pins(path, python)
     for requirement in project_requirements(extra):
         name = canonicalize_name(requirement.name)
         if name in lock.LEFT_OUT:
@@ -82,7 +66,7 @@ def test_every_requirement_is_locked_within_its_range(extra, path, python):
 
 @pytest.mark.parametrize("python", PYTHONS)
 def test_course_lock_has_the_test_locks_versions(python):
-    course, test = pins(lock.COURSE_LOCK, python), pins(lock.TEST_LOCK, python)
+    course, test = lock.pins(lock.COURSE_LOCK, python), lock.pins(lock.TEST_LOCK, python)
     different = {name: (str(v), str(test.get(name))) for name, v in course.items() if test.get(name) != v}
     assert not different, f"the course (Binder) and test environments would differ: {different}; {MAKE_LOCK}"
     for name in lock.LEFT_OUT:
@@ -92,7 +76,7 @@ def test_course_lock_has_the_test_locks_versions(python):
 def test_this_environment_was_installed_from_the_lock():
     """make setup (and so make test, CI) installs exactly the lock."""
     wrong = {}
-    for name, version in pins(lock.TEST_LOCK).items():
+    for name, version in lock.pins(lock.TEST_LOCK).items():
         try:
             installed = Version(metadata.version(name))
         except metadata.PackageNotFoundError:
@@ -108,7 +92,7 @@ def test_this_environment_was_installed_from_the_lock():
 def test_the_tensorflow_lock_adds_only_what_the_course_lacks():
     """The appendix's folder (arena_lib/tf_appendix.py) is appended to the path: a package
     in it that the course also has would be a second, unused copy of another version."""
-    tensorflow = pins(lock.TF_LOCK)
+    tensorflow = lock.pins(lock.TF_LOCK)
     assert {"tensorflow-cpu", "tf-keras"} <= set(tensorflow), f"{lock.TF_LOCK.name} lacks TensorFlow: {MAKE_LOCK}"
-    both = set(tensorflow) & set(pins(lock.TEST_LOCK))
+    both = set(tensorflow) & set(lock.pins(lock.TEST_LOCK))
     assert not both, f"{lock.TF_LOCK.name} repeats packages of {lock.TEST_LOCK.name}: {sorted(both)}; {MAKE_LOCK}"
