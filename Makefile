@@ -10,7 +10,7 @@ TORCH_PIP_ARGS ?=
 TORCH_VERSION := 2.13.0
 PIP_VERSION := 26.3
 UV_VERSION := 0.13.8
-# Every other package comes at the version in the lock (make lock, README "Locked versions").
+# Every other package comes at the version in the lock (make lock, docs/development.md "Locked versions").
 LOCK := requirements/test.lock.txt
 # The TensorFlow appendix's packages, in a folder of their own that only that notebook
 # puts on its path (scripts/lock.py says why they stay out of the environment).
@@ -85,9 +85,10 @@ bench: setup
 clean:
 	rm -rf $(VENV) .venv-latest build *.egg-info .pytest_cache
 
-# Grade one assignment for the class: make grade ASSIGNMENT=01_arena (see README.md).
+# Grade one assignment for the class: make grade ASSIGNMENT=01_arena (docs/instructors.md);
+# the same as python -m arena_grading grade ASSIGNMENT in the activated environment.
 grade: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/grade $(ASSIGNMENT)
+	$(BIN)/python -m arena_grading grade $(ASSIGNMENT)
 
 # Regenerate the student notebooks (notebooks/) from the sources (solutions/).
 notebooks: setup

@@ -1,4 +1,4 @@
-# nbgrader's configuration for this course (see README.md, "For instructors").
+# nbgrader's configuration for this course (see docs/instructors.md).
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "hands-on-rllib"
@@ -29,8 +29,8 @@ c.FileNameCollectorPlugin.named_regexp = (
     r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>\d\d_\w+\.ipynb)$"
 )
 
-# Grading in a sandbox (arena_grading, see README.md "What a student's code can and
-# cannot do while it is graded"): each submission's kernel runs in bubblewrap with no
+# Grading in a sandbox (arena_grading, see docs/grading-sandbox.md: what a student's code can and
+# cannot do while it is graded): each submission's kernel runs in bubblewrap with no
 # network, no view of the course, and a memory and process limit; hidden tests report
 # the student's answers and this process compares them with the reference solution's;
 # feedback never shows hidden tests. Installed by `make setup`.

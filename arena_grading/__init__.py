@@ -1,15 +1,20 @@
 """Instructor tooling for grading the course with nbgrader, in a sandbox.
 
-Students never import this package. ``nbgrader_config.py`` plugs its parts into
-nbgrader; ``scripts/grade`` is the command line over it:
+Students never import this package; it may import ``arena_lib``, never the reverse.
+``nbgrader_config.py`` plugs its parts into nbgrader; ``python -m arena_grading`` is the
+command line over it (``__main__``):
 
+- ``grading``: one assignment for the class, nbgrader's commands in order;
+- ``parallel``: the same on Ray, one task per submission, merged into the one gradebook;
+- ``outcomes``: what became of each submission, and the one summary of a run;
 - ``sandbox``: the kernelspec command that runs a student's kernel in bubblewrap;
 - ``execute``: nbgrader's Execute step, with that kernel and per-kernel sockets;
 - ``kernel_client``: reads each of the kernel's replies when it comes (pyzmq's asyncio
   poll now and then misses one until the cell's timeout);
 - ``judge``: hidden tests report the student's answers, and this process (not
   the student's kernel) compares them with the reference solution's answers;
-- ``feedback``: feedback without the hidden tests' code.
+- ``feedback``: feedback without the hidden tests' code;
+- ``kernelspec``: installs the grading kernel.
 """
 
 KERNEL_NAME = "arena-grading"

@@ -11,12 +11,13 @@ import os
 import shutil
 import tempfile
 
+from nbclient.util import run_sync
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from arena_grading import KERNEL_NAME
+from arena_grading import KERNEL_NAME, outcomes
 from arena_grading.kernel_client import RepollingKernelClient
-from arena_grading.sandbox import Limits, parse_size, sweep_stale_folders
+from arena_grading.sandbox import REPORT_VARIABLE, Limits, parse_size, sweep_stale_folders
 
 KERNEL_FOLDER_PREFIX = "arena-kernel-"
 
@@ -46,10 +47,16 @@ class SandboxedExecute(Execute):
         if self.sandbox:
             limits = Limits(parse_size(self.memory_limit), self.process_limit, parse_size(self.shm_size))
             kwargs["env"] = {**os.environ, **limits.as_environment()}
+            if self._kernel_report:  # the sandbox writes how the kernel ended there
+                kwargs["env"][REPORT_VARIABLE] = str(self._kernel_report)
         return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds its blocking start_new_kernel to its own async one: bind it to this one.
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_folder = None
+        self._kernel_report = outcomes.kernel_report_path(self.config, resources)
         try:
             return super().preprocess(nb, resources, km)
         finally:

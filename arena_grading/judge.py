@@ -113,6 +113,33 @@ class JudgeAnswers(NbGraderPreprocessor):
         return nb, resources
 
 
+def record_assignment(course: Path, assignment: str, sandboxed: bool = True) -> int:
+    """Record (or find cached) the reference answers of every notebook of an assignment,
+    saying so; 0 if they are there, 1 if the reference cannot be run, 2 if there is nothing."""
+    import sys
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from arena_grading.sandbox import SandboxUnavailable
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.SandboxedExecute.sandbox = sandboxed
+    config.CourseDirectory.root = str(course)
+    notebooks = sorted((course / "solutions" / assignment).glob("*.ipynb"))
+    if not notebooks:
+        print(f"no notebooks in solutions/{assignment}/", file=sys.stderr)
+        return 2
+    for notebook in notebooks:
+        try:
+            answers = reference_answers(config, assignment, notebook.stem)
+        except (ReferenceFailed, SandboxUnavailable) as error:
+            print(f"cannot grade {assignment}: {error}", file=sys.stderr)
+            return 1
+        cases = sum(len(entry["answers"]) for entry in answers.values())
+        print(f"reference answers of {notebook.name}: {cases} hidden cases in {len(answers)} test cells")
+    return 0
+
+
 def reference_answers(config, assignment: str, notebook: str) -> dict:
     """The reference solution's answers for one notebook, recorded once per source and versions."""
     coursedir = CourseDirectory(config=config)

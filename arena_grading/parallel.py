@@ -13,7 +13,6 @@ retries those whose worker died; nothing here is a scheduler or a queue of our o
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shutil
 import signal
@@ -22,41 +21,36 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 
+from arena_grading import outcomes
+from arena_grading.outcomes import GRADING_FOLDER, ClassResult
 from arena_grading.sandbox import die_with_parent, sweep_stale_folders, unblock_signals
 
 STUDENT_FIELDS = ("first_name", "last_name", "email", "lms_user_id")
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
 COMMENT_FIELDS = ("auto_comment", "manual_comment")
-LOGS = Path(".grading") / "logs"
 SCRATCH_PREFIX = "arena-grade-"
 
 
 @dataclass
 class Graded:
-    """What one task sends back: nbgrader's verdict, its log, the autograded folder's files
-    and the submission's gradebook entries (None if nbgrader made none)."""
+    """What one task sends back: nbgrader's exit, its log, the autograded folder's files, the
+    sandbox's reports of how the kernel ended and the submission's gradebook entries (None
+    if nbgrader made none)."""
 
     student: str
     returncode: int
     log: str
     files: dict
+    kernel_reports: dict
     record: dict | None
     node: str
     seconds: float
-
-
-@dataclass
-class Summary:
-    graded: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)  # graded before (autograded/ has them); --force regrades
-    failed: dict = field(default_factory=dict)  # student -> why
-    nodes: dict = field(default_factory=dict)  # node id -> students graded there
 
 
 def read_files(folder: Path) -> dict:
@@ -73,9 +67,9 @@ def write_files(folder: Path, files: dict) -> None:
 def course_bundle(course: Path, assignment: str) -> dict:
     """What a scratch course needs besides the submission: the config, the gradebook (the
     assignment's tests are restored from it), the source folder (autograde copies its
-    other files) and the reference answers recorded by ``scripts/grade``."""
+    other files) and the reference answers recorded before grading."""
     files = {name: (course / name).read_bytes() for name in ("nbgrader_config.py", "gradebook.db")}
-    for folder in (Path("solutions") / assignment, Path(".grading") / assignment):
+    for folder in (Path("solutions") / assignment, GRADING_FOLDER / assignment):
         files.update({str(folder / name): data for name, data in read_files(course / folder).items()})
     return files
 
@@ -131,13 +125,15 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         done = subprocess.run(
             [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={student}", *autograde_args],
-            cwd=scratch, env=env, capture_output=True, text=True,
+            cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             preexec_fn=nbgrader_child,
         )
         autograded = scratch / "autograded" / student / assignment
+        kernels = scratch / GRADING_FOLDER / "kernels" / assignment / student
         return Graded(
-            student=student, returncode=done.returncode, log=done.stdout + done.stderr,
+            student=student, returncode=done.returncode, log=done.stdout,
             files=read_files(autograded) if autograded.is_dir() else {},
+            kernel_reports=read_files(kernels) if kernels.is_dir() else {},
             record=read_record(scratch, assignment, student),
             node=ray.get_runtime_context().get_node_id(), seconds=time.perf_counter() - started,
         )
@@ -167,6 +163,12 @@ def merge(course: Path, assignment: str, graded: Graded) -> None:
                     for name, value in entry["comments"][comment.name].items():
                         setattr(comment, name, value)
             gb.db.commit()
+    kernels = course / GRADING_FOLDER / "kernels" / assignment / graded.student
+    shutil.rmtree(kernels, ignore_errors=True)
+    write_files(kernels, graded.kernel_reports)
+    log = outcomes.log_path(course, assignment, graded.student)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(graded.log)
     target = course / "autograded" / graded.student / assignment
     shutil.rmtree(target, ignore_errors=True)
     if graded.files:
@@ -174,26 +176,6 @@ def merge(course: Path, assignment: str, graded: Graded) -> None:
         shutil.rmtree(partial, ignore_errors=True)
         write_files(partial, graded.files)
         partial.rename(target)
-    log = course / LOGS / assignment / f"{graded.student}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(graded.log)
-
-
-def why_not_graded(graded: Graded) -> str:
-    if "reached its memory limit" in graded.log:
-        return "the kernel reached its memory limit and was killed"
-    if graded.returncode != 0:
-        return "nbgrader could not grade it (the kernel died?)"
-    return "nbgrader made no autograded notebook"
-
-
-def submissions_to_grade(course: Path, assignment: str, patterns: list[str], force: bool) -> tuple[list, list]:
-    """(students to grade, students skipped because autograded/ already has them)."""
-    students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
-    if patterns:
-        students = [s for s in students if any(fnmatch.fnmatchcase(s, pattern) for pattern in patterns)]
-    done = [s for s in students if (course / "autograded" / s / assignment).is_dir()]
-    return (students, []) if force else ([s for s in students if s not in done], done)
 
 
 def start_grading_ray(workers: int | None, address: str | None) -> None:
@@ -209,44 +191,60 @@ def start_grading_ray(workers: int | None, address: str | None) -> None:
                  log_to_driver=False)
 
 
-def grade_class(course: Path, assignment: str, *, workers: int | None = None, address: str | None = None,
-                patterns: list[str] = (), force: bool = False, autograde_args: list = (),
-                cpus_per_student: float = 1, memory_per_student: int = 2 * 1024**3, retries: int = 1,
-                progress: bool = True) -> Summary:
-    """Grade every (matching, not yet graded) submission of ``assignment``, each as a Ray task."""
+def grade_class(course: Path, assignment: str, students: list[str], *, workers: int | None = None,
+                address: str | None = None, sandboxed: bool = True, cpus_per_student: float = 1,
+                memory_per_student: int | None = None, retries: int = 1, progress: bool = True) -> ClassResult:
+    """Grade each of ``students``' submissions of ``assignment`` as a Ray task."""
     import ray
     from tqdm import tqdm
 
-    summary = Summary()
-    todo, summary.skipped = submissions_to_grade(course, assignment, list(patterns), force)
-    if not todo:
-        return summary
+    from arena_grading.grading import autograde_args
+
+    result = ClassResult(assignment, "")
+    if not students:
+        result.where = "(nothing to grade)"
+        return result
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id(course)) as gb:
-        for student in todo:  # in serial grading's order, so that grades.csv lists them the same way
+        for student in students:  # in serial grading's order, so that grades.csv lists them the same way
             gb.update_or_create_student(student)
+    started = time.perf_counter()
     start_grading_ray(workers, address)
     try:
         task = ray.remote(grade_submission).options(
-            num_cpus=cpus_per_student, memory=memory_per_student, max_retries=retries)
+            num_cpus=cpus_per_student, memory=memory_per_student or sandbox_memory(course), max_retries=retries)
         bundle = ray.put(course_bundle(course, assignment))
         pending = {task.remote(bundle, read_files(course / "submitted" / s / assignment), assignment, s,
-                               list(autograde_args)): s for s in todo}
-        with tqdm(total=len(todo), desc=f"grading {assignment}", unit="student", disable=not progress) as bar:
+                               autograde_args(sandboxed)): s for s in students}
+        with tqdm(total=len(students), desc=f"grading {assignment}", unit="student", disable=not progress) as bar:
             while pending:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
                 student = pending.pop(ready)
                 try:
                     graded = ray.get(ready)
                 except ray.exceptions.RayError as error:  # its worker or node died, retries spent
-                    summary.failed[student] = f"lost its Ray worker ({type(error).__name__}); run again to grade it"
+                    result.not_graded[student] = f"lost its Ray worker ({type(error).__name__}); run again to grade it"
                 else:
                     merge(course, assignment, graded)
-                    summary.nodes.setdefault(graded.node, []).append(student)
-                    if graded.returncode == 0 and graded.files:
-                        summary.graded.append(student)
+                    result.nodes.setdefault(graded.node, []).append(student)
+                    result.seconds[student] = graded.seconds
+                    if outcomes.is_graded(course, assignment, student):
+                        result.graded.append(student)
                     else:
-                        summary.failed[student] = why_not_graded(graded)
+                        result.not_graded[student] = outcomes.why_not_graded(course, assignment, student,
+                                                                              graded.returncode)
                 bar.update()
     finally:
         ray.shutdown()
-    return summary
+    result.wall_seconds = time.perf_counter() - started
+    result.where = f"on {len(result.nodes)} Ray node(s)"
+    return result
+
+
+def sandbox_memory(course: Path) -> int:
+    """Each task asks Ray for as much memory as the sandbox lets a kernel use."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from arena_grading.sandbox import parse_size
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return parse_size(str(config.SandboxedExecute.get("memory_limit", "2G")))

@@ -46,6 +46,8 @@ KEPT_VARIABLES = ("PATH", "LANG", "LC_*", "TZ", "TERM", "NBGRADER_EXECUTION", "O
                   "OMP_NUM_THREADS", "MKL_*", "PYTHONHASHSEED", "PYDEVD_DISABLE_FILE_VALIDATION", "MPLBACKEND")
 # Mounted before the course's folders; nothing is made inside them.
 MOUNTED_TOPS = (Path("/usr"), Path("/etc"), Path("/sys"), Path("/proc"), Path("/dev"))
+# Where the kernelspec command writes how the kernel ended (its exit code, memory kills), if set.
+REPORT_VARIABLE = "ARENA_KERNEL_REPORT"
 # Files of /etc a kernel has no business reading.
 SECRET_ETC_FILES = ("shadow", "shadow-", "gshadow", "gshadow-", "sudoers")
 
@@ -276,9 +278,14 @@ def main(argv: list[str]) -> int:
         # The kernel's stdout only prints a banner; cells' output travels over its sockets.
         child = subprocess.Popen(args, preexec_fn=cgroup.enter, stdout=subprocess.DEVNULL)
         code = child.wait()
-        if cgroup.oom_kills():
+        oom_kills = cgroup.oom_kills()
+        if oom_kills:
             print(f"arena-grading: the kernel reached its memory limit "
                   f"({limits.memory_bytes / 1024**3:.1f} GiB) and was killed", file=sys.stderr)
+        if os.environ.get(REPORT_VARIABLE):
+            report = {"exit_code": code, "oom_kills": oom_kills, "memory_limit_bytes": limits.memory_bytes,
+                      "peak_bytes": cgroup.peak_bytes()}
+            Path(os.environ[REPORT_VARIABLE]).write_text(json.dumps(report))
         return code
     finally:
         cgroup.remove()

@@ -6,7 +6,7 @@ side by side, and the one-off cost of recording the reference answers.
 
 --students N grades N copies of each correct submission in one `nbgrader
 autograde` call and prints seconds per student and students per hour, as for a
-class. --workers 2 also grades them in parallel on Ray (scripts/grade --workers 2),
+class. --workers 2 also grades them in parallel on Ray (python -m arena_grading grade --workers 2),
 side by side. Peak memory is the whole process tree's PSS: nbgrader, the sandbox,
 the kernel and its Ray (and, in parallel, the grading Ray and every worker).
 """
@@ -23,7 +23,7 @@ from arena_lib.process_memory import run_measured
 from tests.notebook_tools import ASSIGNMENTS, make_course, nbgrader, tool_env
 from tests.submissions import Submission
 
-SERIAL = ["nbgrader", "autograde"]
+GRADE = ["arena_grading", "grade"]
 
 
 def measured(command: list[str], course: Path):
@@ -36,11 +36,11 @@ def outcome(result) -> str:
 
 def modes(no_unsafe: bool = False, workers=()) -> dict:
     """How to autograde: mode name -> assignment -> the command."""
-    commands = {"sandbox": lambda a: [*SERIAL, a]}
+    commands = {"sandbox": lambda a: [*GRADE, a, "--force"]}
     if not no_unsafe:
-        commands["no sandbox"] = lambda a: [*SERIAL, a, "--SandboxedExecute.sandbox=False"]
+        commands["no sandbox"] = lambda a: [*GRADE, a, "--force", "--unsafe-no-sandbox"]
     for n in workers:
-        commands[f"--workers {n}"] = lambda a, n=n: ["arena_grading", "grade-parallel", a, f"--workers={n}"]
+        commands[f"--workers {n}"] = lambda a, n=n: [*GRADE, a, "--force", f"--workers={n}"]
     return commands
 
 

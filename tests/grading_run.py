@@ -1,13 +1,15 @@
-"""Grading the test class with scripts/grade, shared by test_grading.py and
-test_grading_trust.py (graded once per test session: it takes minutes)."""
+"""Grading the test class with `python -m arena_grading grade`, shared by test_grading.py
+and test_grading_trust.py (graded once per test session: it takes minutes)."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import os
+import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.notebook_tools import ROOT, make_course, tool_env
+from tests.notebook_tools import make_course, tool_env
 from tests.submissions import arena_class, cheating_class, evaluation_class
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
@@ -56,10 +58,16 @@ def greeting_server():
 def grade(course, assignment, *args, **env):
     started = time.perf_counter()
     result = subprocess.run(
-        [str(ROOT / "scripts" / "grade"), assignment, *args],
+        [sys.executable, "-m", "arena_grading", "grade", assignment, *args],
         cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET, **env), capture_output=True, text=True, timeout=2400,
     )
     return result, time.perf_counter() - started
+
+
+def not_graded(result) -> dict:
+    """student -> why, from the list the grade command prints at its end."""
+    listed = result.stderr.split("Not graded")[1] if "Not graded" in result.stderr else ""
+    return dict(re.findall(r"^  (\S+): (.*)$", listed, re.M))
 
 
 def read_grades(course) -> dict:

@@ -1,4 +1,4 @@
-"""Grading in parallel on Ray (scripts/grade --workers / --ray-address, arena_grading/parallel.py):
+"""Grading in parallel on Ray (`python -m arena_grading grade --workers / --ray-address`, arena_grading/parallel.py):
 the same grades, gradebook entries, feedback and grades.csv rows as serial grading, on this
 machine's cores and over a real two-node Ray cluster; a lost worker is reported and a rerun
 finishes the class."""
@@ -20,9 +20,9 @@ from nbgrader.api import Gradebook
 
 from arena_grading.execute import KERNEL_FOLDER_PREFIX
 from arena_grading.parallel import SCRATCH_PREFIX
-from arena_grading.sandbox import maker_is_alive
+from arena_lib.cgroups import maker_is_alive
 from tests.grading_run import SECRET, grade, wait_until_none_in
-from tests.notebook_tools import ROOT, make_course, tool_env
+from tests.notebook_tools import make_course, tool_env
 from tests.submissions import arena_class
 
 pytestmark = pytest.mark.slow
@@ -187,7 +187,8 @@ def left_in_scratch_folders(before: set = frozenset()) -> list[str]:
 def test_a_lost_worker_is_reported_and_a_rerun_grades_the_rest(tmp_path, reference_01):
     course, expected = small_class(tmp_path, reference_01)
     before, kernel_folders_before = scratch_folders(), scratch_folders(KERNEL_FOLDER_PREFIX)
-    grading = subprocess.Popen([str(ROOT / "scripts" / "grade"), "01_arena", "--workers", "1", "--retries=0"],
+    grading = subprocess.Popen([sys.executable, "-m", "arena_grading", "grade", "01_arena", "--workers", "1",
+                                "--retries=0"],
                                cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300

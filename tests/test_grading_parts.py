@@ -3,6 +3,7 @@ the comparison of answers, and feedback without hidden tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,3 +167,45 @@ def test_grading_tools_start_quickly():
     """nbgrader loads arena_grading for every command: it must not load RLlib."""
     code = "import sys, arena_grading.judge, arena_grading.feedback, arena_grading.execute; print('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_the_configured_limits_reach_the_kernel_and_its_end_is_reported(tmp_path):
+    """c.SandboxedExecute.memory_limit in nbgrader_config.py is what the kernel gets, and the
+    sandbox writes how the kernel ended where the grader (not the kernel) can read it."""
+    from nbclient.exceptions import DeadKernelError
+    from traitlets.config import Config
+
+    from arena_grading.execute import SandboxedExecute
+
+    config = Config()
+    config.SandboxedExecute.memory_limit = "300M"
+    config.CourseDirectory.root = str(tmp_path)
+    work = tmp_path / "autograded" / "ann" / "01_arena"
+    work.mkdir(parents=True)
+    for folder in (tmp_path, tmp_path / "autograded", work.parent, work):
+        folder.chmod(0o755)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = bytearray(b'x') * (600 * 1024**2)")])
+    resources = {"metadata": {"path": str(work)}, "nbgrader": {"student": "ann", "assignment": "01_arena",
+                                                                "notebook": "01_rl_and_the_arena"}}
+    with pytest.raises(DeadKernelError):
+        SandboxedExecute(config=config, timeout=60).preprocess(nb, resources)
+    (report,) = (tmp_path / ".grading" / "kernels" / "01_arena" / "ann").glob("*.json")
+    ended = json.loads(report.read_text())
+    assert ended["oom_kills"] >= 1 and ended["memory_limit_bytes"] == 300 * 1024**2, ended
+
+
+def test_the_grade_command_documents_every_option_and_refuses_bad_ones():
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "arena_grading", *args], capture_output=True, text=True)
+
+    shown = " ".join(run("grade", "--help").stdout.split())
+    for option in ("--workers N grade N submissions", "--ray-address ADDR grade on the running Ray cluster",
+                   "--student ID only this student", "--force regrade", "--unsafe-no-sandbox run student code",
+                   "--retries N with --workers", "exits 1 if anyone was not"):
+        assert option in shown, f"grade --help does not explain {option.split()[0]}:\n{shown}"
+    refused = run("grade", "01_arena", "--workers", "0")
+    assert refused.returncode == 2 and "must be at least 1, got 0" in refused.stderr
+    refused = run("grade", "01_arena", "--workers", "2", "--ray-address", "host:6379")
+    assert refused.returncode == 2 and "not allowed with argument" in refused.stderr
+    refused = run("grade", "01_arena", "--retries", "-1")
+    assert refused.returncode == 2 and "must be 0 or more" in refused.stderr

@@ -1,5 +1,5 @@
 """Grades an instructor can trust: the cheaters of the grading test class (each a wrong
-answer plus one trick, see submissions.TRICKS), graded by scripts/grade with real
+answer plus one trick, see submissions.TRICKS), graded by `python -m arena_grading grade` with real
 nbgrader and the real sandbox between honest students (grading_run.py); then two of
 them again without the sandbox, to show the holes these tests would catch."""
 
@@ -9,10 +9,11 @@ import html
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
-from tests.grading_run import SECRET, grade, read_grades
+from tests.grading_run import SECRET, grade, not_graded, read_grades
 from tests.notebook_tools import ROOT, make_course, read, tool_env
 from tests.submissions import cheating_class
 
@@ -54,8 +55,7 @@ def test_every_cheat_gets_zero_and_the_students_after_them_their_grade(graded):
 def test_only_the_kernel_that_ran_out_of_memory_is_not_graded(graded):
     result, _ = graded.runs["01_arena"]
     assert result.returncode == 1
-    assert result.stderr.split("until regraded):")[-1].split() == ["cheat-memory"]
-    assert "reached its memory limit (2.0 GiB)" in result.stdout + result.stderr
+    assert not_graded(result) == {"cheat-memory": "the kernel reached its memory limit (2.0 GiB) and was killed"}
 
 
 def test_the_kernel_reaches_nothing_of_the_course_the_network_or_the_instructor(graded):
@@ -83,9 +83,12 @@ def test_feedback_never_shows_a_hidden_test(graded):
 
 
 def test_feedback_says_in_words_what_was_wrong(graded):
-    fooled = feedback_text(graded.course, "cheat-builtins")  # its visible self-check was talked round
+    fooled = feedback_text(graded.course, "cheat-monkeypatch")  # its visible self-check was replaced by a fake ✔
     assert "Score: 0.0 / 3.0" in fooled and "hidden cases differ from the reference solution" in fooled
     assert "Add up every step's reward per agent" in fooled  # the hint
+    # Shadowed builtins break Python's import of the self-check's module itself: 0, with the error.
+    broken = feedback_text(graded.course, "cheat-builtins")
+    assert "Score: 0.0 / 3.0" in broken and "ModuleNotFoundError" in broken
     hidden = feedback_text(graded.course, "cheat-hide-errors")  # nbgrader reads the error from the reply
     assert "Score: 0.0 / 3.0" in hidden and "showtraceback was disabled" in hidden
     skipped = feedback_text(graded.course, "cheat-transformer")
@@ -112,7 +115,8 @@ def test_without_the_sandbox_the_holes_are_there(tmp_path, greeting_server):
 
 def test_grading_stops_and_says_why_when_the_sandbox_cannot_start(tmp_path):
     course = make_course(tmp_path)
-    result = subprocess.run([str(ROOT / "scripts" / "grade"), "01_arena"], cwd=course, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "arena_grading", "grade", "01_arena"], cwd=course,
+                            capture_output=True, text=True,
                             env=tool_env(ARENA_BWRAP="/nonexistent/bwrap"), timeout=120)
     assert result.returncode == 2
     assert "bubblewrap is not installed" in result.stderr and "apt-get install bubblewrap" in result.stderr
