@@ -219,3 +219,27 @@ def test_ray_keeps_no_idle_worker_processes():
     assert run.returncode == 0, run.stderr[-3000:]
     assert "idle: 0" in run.stdout, f"Ray kept idle worker processes: {run.stdout}"
     assert "trained with 1 EnvRunner" in run.stdout, run.stdout
+
+
+def test_notebook_2s_hand_built_config_is_the_course_config():
+    """Notebook 2 builds its PPOConfig by hand, to teach each call; it must stay the config
+    that arena_ppo_config(multi_agent=False) gives every later notebook."""
+    from arena_lib.env import validate_config
+    from arena_lib.models import module_spaces
+    from tests.notebook_tools import ROOT, read
+
+    (path,) = (ROOT / "solutions" / "02_first_training").glob("*.ipynb")
+    (cell,) = [c for c in read(path).cells if c.cell_type == "code" and "config = (\n    PPOConfig()" in c.source]
+    namespace = {}
+    exec(compile(cell.source, "<notebook 2's config>", "exec"), namespace)
+    by_hand, course = namespace["config"], arena_ppo_config(multi_agent=False, seed=0)
+
+    def settings(config):  # the env's settings as the arena reads them (defaults filled in)
+        found = {key: value for key, value in config.to_dict().items() if not callable(value)}
+        return {**found, "env_config": validate_config(found["env_config"])}
+
+    assert settings(by_hand) == settings(course)
+    assert by_hand.policies == course.policies
+    for agent in ("agent1", "agent2"):
+        assert by_hand.policy_mapping_fn(agent, None) == course.policy_mapping_fn(agent, None)
+    assert module_spaces(by_hand) == module_spaces(course)  # their connectors: the same one-hot encoding
