@@ -2,11 +2,11 @@
 
 pyzmq's asyncio sockets (which nbclient, and so nbgrader, reads the kernel with) sometimes
 miss the wake-up for a message that has reached the socket: the waiting ``poll`` sees it
-only when its timeout ends. Measured here with pyzmq 26.4 to 27.3 and ipykernel 6 and 7:
-notebook 1's episode cell, which updates an ipywidgets Output about 30 times, had its
-reply sent 0.15 s after it started and read at the 5-s timeout in 1-12 of 100 runs of
-the cell. In grading that is nbgrader's 60-s cell timeout, per stalled cell; in a run
-without a timeout, forever. Polling in short slices finds such a message within one slice.
+only when its timeout ends (seen with pyzmq 26 and 27, ipykernel 6 and 7, most often in
+notebook 1's episode cell, which updates an ipywidgets Output many times). In grading that
+is nbgrader's 60-s cell timeout, per stalled cell; in a run without a timeout, forever.
+Polling in short slices finds such a message within one slice. tests/test_kernel_client.py
+fails once pyzmq stops missing it, so that this can go.
 """
 
 from __future__ import annotations

@@ -20,9 +20,7 @@ OBJECT_STORE_BYTES = 100 * 1024**2
 
 # Ray starts one idle worker process per CPU when a driver connects, for tasks to come:
 # about 50 MB each, of Binder's 2 GB, where the course samples in the kernel and runs no
-# task. Actors (EnvRunners, Tune's trials) start their own worker when there is none idle;
-# measured on 2 cores: start_ray() 2.0 s instead of 2.4, building with 2 EnvRunners 5.2 s
-# instead of 4.8. In the Binder box, notebook 3's peak 0.92 -> 0.82 GiB, notebook 7's 0.86 -> 0.82.
+# task. Actors (EnvRunners, Tune's trials) start their own worker when there is none idle.
 NO_IDLE_WORKERS = {"prestart_worker_first_driver": False}
 
 # What a second notebook's Ray (raylet, GCS, env runners, learner) adds, measured
@@ -49,10 +47,9 @@ def fit_torch_threads_to_cpus() -> None:
     than the cores it sees.
 
     PyTorch starts a thread per core it sees, and a container's CPU quota (Binder's one
-    CPU) hides no core from it: the threads then wait for each other's time slices. On
-    this 2-core machine under a 1-CPU quota, the course's training to the target took
-    15.8 s with PyTorch's 2 threads and 7.6 s with one (the same 13 iterations). Ray's
-    own workers are not touched: Ray gives each one thread per CPU it was assigned.
+    CPU) hides no core from it: the threads then wait for each other's time slices, and
+    training takes about twice as long. Ray's own workers are not touched: Ray gives each
+    one thread per CPU it was assigned.
     """
     cpus = available_cpus()
     if cpus >= _visible_cores():

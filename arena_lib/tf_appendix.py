@@ -1,8 +1,8 @@
 """TensorFlow for the appendix notebook, and nowhere else.
 
 RLlib imports TensorFlow in every process that imports it, whenever TensorFlow can be
-imported (``try_import_tf()`` at module level): measured, that cost each of the
-course's PyTorch notebooks about 3 s and 0.5 GB per process. So TensorFlow lives in a
+imported (``try_import_tf()`` at module level), which would cost each of the course's
+PyTorch notebooks seconds and about half a GB in every process. So TensorFlow lives in a
 folder of its own, ``<environment>/tf-site`` (``make setup`` and Binder's postBuild
 install it from requirements/tf.lock.txt), and only the appendix puts it on the path,
 before anything imports RLlib. Importing this module imports neither.
@@ -25,7 +25,7 @@ TF_ENVIRONMENT = {
 }
 
 # Read by RLlib when it is imported: it imports PyTorch too wherever it can, and the appendix
-# uses none of it (about 0.2 GB less in the kernel, measured in Binder's limits). RLlib names
+# uses none of it (memory saved in Binder's limits). RLlib names
 # this switch for its own tests and logs a warning each time it leaves PyTorch out (quieted below).
 NO_TORCH_ENVIRONMENT = {"RLLIB_TEST_NO_TORCH_IMPORT": "1"}
 

@@ -14,19 +14,14 @@ from arena_lib.ray_setup import available_cpus
 
 POLICY_OF_AGENT = {"agent1": "policy1", "agent2": "policy2"}
 SHARED_POLICY = "shared_policy"
-# Settings measured with bench/time_to_reward.py to learn fast on a laptop: a small
-# net with a high learning rate and short batches updates often; 1000 steps over 10
-# envs is exactly one 100-step episode per env, so every iteration reports returns
-# (an iteration that ends no episode reports NaN). RLlib's defaults take many times
-# longer here. Where the envs run depends on the machine: see default_sampling().
-# lambda_ and use_kl_loss make it PPO as published (GAE with lambda 0.95, the clipped
-# objective alone), where RLlib defaults to lambda 1.0 plus an adaptive KL penalty:
-# iterations to the target, seeds 1-5, 2026-11-26: 29/25/28/28/34 with RLlib's two,
-# 16/21/23/20/16 with lambda 0.95, 24/16/22/28/22 without the penalty, 12/14/14/12/18 both.
-# lr 5e-3 over 3e-3 (each seed with its hash seed fixed, so one repeatable run; 2026-11-26):
-# median iterations to the target, seeds 1-12 then 13-24, sampling in the driver on one
-# core 18.5 -> 10 and 16.5 -> 11; 2 EnvRunners, seeds 1-12, 16 -> 13. 4e-3 gave 15.5,
-# 6e-3 12, 8e-3 10.5 (seeds 1-12, driver); the same time per iteration for all.
+# Settings chosen by measurement (bench/time_to_reward.py; docs/performance.md) to learn
+# this game fast on a laptop, where RLlib's defaults take many times longer: a small net
+# with a high learning rate and short batches updates often; 1000 steps over 10 envs is
+# exactly one 100-step episode per env, so every iteration reports returns (one that ends
+# no episode reports NaN). lambda_ and use_kl_loss make it PPO as published (GAE with
+# lambda 0.95, the clipped objective alone) where RLlib defaults to lambda 1.0 plus an
+# adaptive KL penalty: together they about halve the iterations to the target. Where the
+# envs run depends on the machine: see default_sampling().
 COURSE_SETTINGS = {
     "num_env_runners": None,  # None: default_sampling()
     "num_envs_per_env_runner": None,  # None: 10 envs in all, split over the EnvRunners
@@ -46,10 +41,8 @@ def default_sampling(num_env_runners: int | None = None) -> tuple[int, int]:
 
     With 2 or more CPUs, 2 EnvRunners of 5 envs: both cores sample while the learner
     waits. With 1 CPU (Binder), the 10 envs step in the algorithm's own process: an
-    EnvRunner process there only takes turns with the learner on the one CPU. Measured
-    side by side on one core (bench/time_to_reward.py, seeds 1-3, 2026-11-26): 13.1 s
-    to the target at a peak of 0.78 GiB, against 22.5 s and 1.08 GiB with one EnvRunner.
-    While nbgrader grades (``NBGRADER_EXECUTION`` set), also in the algorithm's own
+    EnvRunner process there only takes turns with the learner on the one CPU, and costs
+    memory (``python -m bench.time_to_reward --cpus 1`` compares the two). While nbgrader grades (``NBGRADER_EXECUTION`` set), also in the algorithm's own
     process: graded notebooks train an iteration or two, and starting EnvRunner
     processes (each imports RLlib and PyTorch) costs more than they save then.
     """

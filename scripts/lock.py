@@ -12,9 +12,9 @@ are left out on purpose:
   machine, see the Makefile's TORCH_PIP_ARGS). Its dependencies are locked, resolved
   from the CPU build's metadata.
 - rfc3987-syntax (and lark, which only it needs): jsonschema's optional IRI format
-  checker, pulled in by jupyter-events. Its import builds a parser for about 2 s, and
+  checker, pulled in by jupyter-events. Its import builds a parser for seconds, and
   every process that imports ray pays it (the kernel and each Ray worker and agent):
-  measured, start_ray() took 14 s with it and 6 s without. jsonschema works without it.
+  start_ray() took twice as long with it. jsonschema works without it.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ TEST_LOCK = LOCKS / "test.lock.txt"
 COURSE_LOCK = LOCKS / "course.lock.txt"
 # The TensorFlow appendix's packages, installed into a folder of their own (the Makefile's
 # TF_SITE) that only that notebook puts on its path: RLlib imports TensorFlow in every
-# process whenever it can (78 modules call try_import_tf() at import), which measured
-# here cost every other notebook +3 s and +0.5 GB per process (import arena_lib 2.7 s,
-# 0.39 GB without; 5.2-6.3 s, 0.90 GB with). Only what the test lock lacks goes in it.
+# process whenever it can (many modules call try_import_tf() at import), which would cost
+# every other notebook seconds and about half a GB per process. Only what the test lock
+# lacks goes in it.
 TF_LOCK = LOCKS / "tf.lock.txt"
 TF_REQUIREMENTS = ("tensorflow-cpu==2.21.0", "tf-keras==2.21.0")  # Keras 2: RLlib's TF policies need it
 LEFT_OUT = ("torch", "rfc3987-syntax", "lark")

@@ -41,18 +41,17 @@ def short_budget_env():
     notebook starts (JupyterLab, kernel, Ray, env runners, learner, a restored
     algorithm) is up at once, in a third of the time; all but notebook 6's two-node
     cluster (see FULL_BUDGET_ONLY). The full-budget run of every notebook in this box
-    is `python bench/notebook_series.py --binder` (make bench)."""
+    is `python -m bench.notebook_series --binder` (make bench)."""
     return tool_env(NBGRADER_EXECUTION="validate")
 
 
-# What a full-budget run adds to the short run's peak: measured side by side in this
-# box (2026-11-25), short vs full: 02 1.18 vs 1.18 GB, 03 1.22 vs 1.22, 04 1.22 vs
-# 1.39 (longer training), so the short run must leave at least that much room.
+# What a full-budget run adds to the short run's peak (longer training; `python -m
+# bench.notebook_series --binder` measures the full runs): the short run must leave this much room.
 FULL_BUDGET_GROWTH = 0.25e9
 
 
-# Notebook 6's two-node cluster, its heaviest part (1.7 of Binder's 2 GB), runs only with
-# the full budget, so the short run cannot stand for it: it runs in full (about 2 min).
+# Notebook 6's two-node cluster, its heaviest part, runs only with the full budget, so the
+# short run cannot stand for it: it runs in full (about 2 min).
 FULL_BUDGET_ONLY = {"06_tune_and_scale.ipynb"}
 
 

@@ -1,4 +1,4 @@
-"""The MultiAgentArena's rules, cell by cell (see DESIGN.md)."""
+"""The MultiAgentArena's rules, cell by cell (README.md, "The game")."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,5 @@
 """The lock files (requirements/*.lock.txt) agree with pyproject.toml, and this
-environment was installed from them (make lock, README "Locked versions")."""
+environment was installed from them (make lock, docs/development.md "Locked versions")."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def test_graded_cells_are_well_formed(path):
         visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
         assert f"from {exercises.module_name(path.parent.name)} import check_" in visible, (
             f"{meta['grade_id']} has no visible self-check from its assignment's exercise module")
-        # The rule for exercise authors (README): hidden tests report answers; the grader judges them.
+        # The rule for exercise authors (docs/grading-sandbox.md): hidden tests report answers; the grader judges them.
         hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1]
         assert f'report_answers("{meta["grade_id"]}", ' in hidden, f"{meta['grade_id']}'s hidden tests report no answers"
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
