@@ -36,14 +36,14 @@ c.FileNameCollectorPlugin.named_regexp = (
 # feedback never shows hidden tests. Installed by `make setup`.
 from arena_grading.execute import SandboxedExecute  # noqa: E402
 from arena_grading.feedback import HideHiddenTests  # noqa: E402
-from arena_grading.judge import JudgeAnswers  # noqa: E402
+from arena_grading.judge import FlagForReview, JudgeAnswers  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute, JudgeAnswers, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]
 c.SandboxedExecute.memory_limit = "2G"
 c.SandboxedExecute.process_limit = 512

@@ -34,8 +34,9 @@ def parser() -> argparse.ArgumentParser:
                     "zip_collect (if downloaded/ASSIGNMENT/archive/ exists), the hidden tests' reference answers, "
                     "autograde for each student (one at a time, or in parallel on Ray), generate_feedback and "
                     "export. Students already graded are skipped, so a run that was stopped finishes the rest when "
-                    "started again. At the end it lists who was not graded and why, and exits 1 if anyone was not; "
-                    "2 if grading could not start.")
+                    "started again. At the end it lists who was not graded and why, and whose code sends the notebook to "
+                    "manual grading and why; it exits 1 if there is anyone in either list, 2 if grading could not "
+                    "start.")
     grade.add_argument("assignment", help="the assignment's folder name in solutions/, e.g. 01_arena")
     where = grade.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive, metavar="N",

@@ -56,7 +56,7 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_folder = None
-        self._kernel_report = outcomes.kernel_report_path(self.config, resources)
+        self._kernel_report = outcomes.record_path(self.config, resources, "kernel.json")
         try:
             return super().preprocess(nb, resources, km)
         finally:

@@ -142,7 +142,8 @@ def finish(course: Path, assignment: str, patterns: list[str]) -> None:
 def grade(course: Path, assignment: str, *, workers: int | None = None, ray_address: str | None = None,
           students: list[str] = (), force: bool = False, sandboxed: bool = True, retries: int = 1) -> int:
     """Grade ``assignment`` for the class (or the students matching ``students``); print what
-    became of each submission. Returns the exit status: 0 all graded, 1 some not, 2 cannot grade."""
+    became of each submission. Returns the exit status: 0 all graded, 1 someone was not graded or
+    must be graded by hand, 2 grading could not start."""
     try:
         check_course(course, assignment)
         if sandboxed:
@@ -162,6 +163,7 @@ def grade(course: Path, assignment: str, *, workers: int | None = None, ray_addr
             result = parallel.grade_class(course, assignment, todo, workers=workers, address=ray_address,
                                           sandboxed=sandboxed, retries=retries)
         result.skipped = skipped
+        result.note_reviews(course)
         if not sandboxed:
             stop_leftovers(course)
         finish(course, assignment, list(students))
@@ -169,7 +171,7 @@ def grade(course: Path, assignment: str, *, workers: int | None = None, ray_addr
         print(error, file=sys.stderr)
         return 2
     result.print(course)
-    if result.not_graded:
+    if result.not_graded or result.review:
         return 1
     print(f"Graded {assignment}: autograded/, feedback/ and grades.csv are up to date.")
     return 0

@@ -87,16 +87,52 @@ def _short(value, limit=160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def failure_output(message: str) -> NotebookNode:
-    return nbformat.v4.new_output("error", ename="WrongAnswer", evalue=message, traceback=[f"WrongAnswer: {message}"])
+def failure_output(message: str, name: str = "WrongAnswer") -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+def source_notebook(config, assignment: str, notebook: str) -> NotebookNode:
+    coursedir = CourseDirectory(config=config)
+    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    return nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
+
+
+def refused_helpers(assignment: str) -> dict[str, str]:
+    """The assignment's ``REFUSED_HELPERS`` (helper name -> why), read from its exercise module's
+    source without importing it: that would load RLlib into every nbgrader command."""
+    import ast
+
+    from arena_lib.exercises import module_name
+
+    spec = importlib.util.find_spec(module_name(assignment))
+    if spec is None or not spec.origin:
+        return {}
+    for node in ast.parse(Path(spec.origin).read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "REFUSED_HELPERS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}
+
+
+REVIEW_NAME = "SentToReview"
+REFUSED_NAME = "RefusedHelper"
 
 
 class JudgeAnswers(NbGraderPreprocessor):
-    """Runs right after SandboxedExecute in ``nbgrader autograde``."""
+    """Runs right after SandboxedExecute in ``nbgrader autograde``: reads the student's code
+    (``review``), then compares each test cell's reported answers with the reference's."""
 
     def preprocess(self, nb, resources):
+        from arena_grading import outcomes, review
+
         info = resources["nbgrader"]
         reference = reference_answers(self.config, info["assignment"], info["notebook"])
+        reading = review.read(nb, source_notebook(self.config, info["assignment"], info["notebook"]),
+                              refused_helpers(info["assignment"]))
+        resources["arena_review"] = reading
+        record = outcomes.record_path(self.config, resources, "review.json")
+        if record:
+            record.write_text(json.dumps({"review": [str(f) for f in reading.review],
+                                          "refused": [str(f) for f in reading.refusals]}, indent=1))
         for cell in nb.cells:
             if not is_test_cell(cell):
                 continue
@@ -105,11 +141,44 @@ class JudgeAnswers(NbGraderPreprocessor):
             # Only errors and the grader's verdict decide; a number a student's code shows
             # as the cell's result would otherwise count as partial credit.
             cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
-            if grade_id not in reference:
+            if reading.refusals:
+                cell.outputs.insert(0, failure_output(
+                    "This exercise asks you to write it yourself, and your code " + "; ".join(
+                        sorted({f.what for f in reading.refusals})) + ". So its tests give no points.", REFUSED_NAME))
+            if reading.review:
+                cell.outputs.insert(0, failure_output(
+                    "Your instructor grades this notebook by hand: its code reaches into the grader's or Python's "
+                    "machinery, which an automatic grade cannot trust (" + "; ".join(
+                        str(f) for f in reading.review[:5]) + ").", REVIEW_NAME))
+            if grade_id not in reference or reading.refusals or reading.review:
                 continue
             problem = verdict(reference[grade_id], reports, grade_id)
             if problem and not any(o.output_type == "error" for o in cell.outputs):
                 cell.outputs.insert(0, failure_output(problem))  # an error already explains itself
+        return nb, resources
+
+
+class FlagForReview(NbGraderPreprocessor):
+    """Runs after SaveAutoGrades: a notebook the judge would not trust needs a person. Its
+    grades are marked as needing a manual grade (nbgrader's formgrader lists them) and the
+    notebook as flagged, with what was found in the exercise cells' comments."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        reading = resources.get("arena_review")
+        if reading is None or not reading.review:
+            return nb, resources
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            notebook.flagged = True
+            for grade in notebook.grades:
+                grade.needs_manual_grade = True
+            reasons = "Sent to manual grading: " + "; ".join(str(f) for f in reading.review)
+            for comment in notebook.comments:
+                comment.auto_comment = reasons
+            gb.db.commit()
         return nb, resources
 
 

@@ -3,9 +3,11 @@
 Whether a student was graded is decided from the folders nbgrader keeps, never from a
 log: a submission in ``submitted/<student>/<assignment>/`` is graded once
 ``autograded/<student>/<assignment>/`` exists (nbgrader removes it when grading fails).
-Why one was not graded comes from what the grader itself recorded: how its kernel ended
-(``.grading/kernels/``, written by the sandbox outside the kernel's reach), the exit of
-the nbgrader process that graded it, a time limit, a lost Ray worker.
+Why one was not graded, or was sent to a person, comes from what the grader itself
+recorded, outside the kernel's reach, in ``.grading/students/<assignment>/<student>/``:
+nbgrader's log (``nbgrader.log``), how each notebook's kernel ended
+(``<notebook>.kernel.json``, written by the sandbox), what the judge found in the code
+(``<notebook>.review.json``).
 """
 
 from __future__ import annotations
@@ -20,35 +22,40 @@ from pathlib import Path
 GRADING_FOLDER = Path(".grading")  # the grader's own files in the course folder; never in the sandbox
 
 
+def student_folder(course: Path, assignment: str, student: str) -> Path:
+    """The grader's records of one student's submission."""
+    return course / GRADING_FOLDER / "students" / assignment / student
+
+
 def log_path(course: Path, assignment: str, student: str) -> Path:
     """nbgrader's log of grading one student's submission."""
-    return course / GRADING_FOLDER / "logs" / assignment / f"{student}.log"
+    return student_folder(course, assignment, student) / "nbgrader.log"
 
 
-def kernel_report_path(config, resources) -> Path | None:
-    """Where the sandbox reports how a submission's kernel ended (None for runs that grade
-    no student, such as recording the reference answers)."""
+def record_path(config, resources, kind: str) -> Path | None:
+    """Where the grader records ``kind`` ("kernel.json", "review.json", ...) of the notebook
+    being graded, emptied first; None for runs that grade no student (the reference)."""
     info = (resources or {}).get("nbgrader") or {}
     if not info.get("student"):
         return None
     from nbgrader.coursedir import CourseDirectory
 
     root = Path(CourseDirectory(config=config).root)
-    path = root / GRADING_FOLDER / "kernels" / info["assignment"] / info["student"] / f"{info['notebook']}.json"
+    path = student_folder(root, info["assignment"], info["student"]) / f"{info['notebook']}.{kind}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     return path
 
 
-def kernel_reports(course: Path, assignment: str, student: str) -> list[dict]:
-    folder = course / GRADING_FOLDER / "kernels" / assignment / student
-    reports = []
-    for path in sorted(folder.glob("*.json")):
+def records(course: Path, assignment: str, student: str, kind: str) -> list[dict]:
+    """Every notebook's record of ``kind`` ("kernel.json", "review.json") for a student."""
+    found = []
+    for path in sorted(student_folder(course, assignment, student).glob(f"*.{kind}")):
         try:
-            reports.append(json.loads(path.read_text()))
+            found.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
-    return reports
+    return found
 
 
 def submitted_students(course: Path, assignment: str, patterns=()) -> list[str]:
@@ -66,7 +73,7 @@ def is_graded(course: Path, assignment: str, student: str) -> bool:
 def why_not_graded(course: Path, assignment: str, student: str, returncode: int | None) -> str:
     """In words, from what the grader recorded; ``returncode`` is the grading process's exit
     (None: it did not end by itself)."""
-    for report in kernel_reports(course, assignment, student):
+    for report in records(course, assignment, student, "kernel.json"):
         if report.get("oom_kills"):
             limit = report.get("memory_limit_bytes", 0) / 1024**3
             return f"the kernel reached its memory limit ({limit:.1f} GiB) and was killed"
@@ -88,6 +95,7 @@ class ClassResult:
     not_graded: dict = field(default_factory=dict)  # student -> why
     seconds: dict = field(default_factory=dict)  # student -> seconds to grade (graded or not)
     nodes: dict = field(default_factory=dict)  # Ray node id -> students graded there
+    review: dict = field(default_factory=dict)  # student -> why a person must grade it
     wall_seconds: float = 0.0
 
     def print(self, course: Path, out=sys.stdout, err=sys.stderr) -> None:
@@ -102,9 +110,23 @@ class ClassResult:
         print(f"graded {len(self.graded)} of {tried} submissions of {self.assignment} {self.where}{timing}", file=out)
         for node, students in sorted(self.nodes.items()):
             print(f"  node {node[:12]}: {len(students)} ({' '.join(sorted(students))})", file=out)
+        if self.review:
+            print("To grade by hand (formgrader lists them under 'needs manual grade'; they count 0 in "
+                  "grades.csv until then):", file=err)
+            for student, why in sorted(self.review.items()):
+                print(f"  {student}: {why}", file=err)
         if self.not_graded:
-            logs = (GRADING_FOLDER / "logs" / self.assignment).as_posix()
-            print(f"Not graded (they count 0 in grades.csv until regraded; nbgrader's log of each is in {logs}/):",
-                  file=err)
+            records = (GRADING_FOLDER / "students" / self.assignment).as_posix()
+            print(f"Not graded (they count 0 in grades.csv until regraded; nbgrader's log of each is in "
+                  f"{records}/<student>/nbgrader.log):", file=err)
             for student, why in sorted(self.not_graded.items()):
                 print(f"  {student}: {why}", file=err)
+
+    def note_reviews(self, course: Path) -> None:
+        """Read what the judge found in each graded student's code."""
+        for student in self.graded:
+            findings = [finding for record in records(course, self.assignment, student, "review.json")
+                        for finding in record.get("review", [])]
+            if findings:
+                self.review[student] = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more"
+                                                                  if len(findings) > 3 else "")

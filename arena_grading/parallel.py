@@ -47,7 +47,7 @@ class Graded:
     returncode: int
     log: str
     files: dict
-    kernel_reports: dict
+    records: dict
     record: dict | None
     node: str
     seconds: float
@@ -129,11 +129,11 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
             preexec_fn=nbgrader_child,
         )
         autograded = scratch / "autograded" / student / assignment
-        kernels = scratch / GRADING_FOLDER / "kernels" / assignment / student
+        records = outcomes.student_folder(scratch, assignment, student)
         return Graded(
             student=student, returncode=done.returncode, log=done.stdout,
             files=read_files(autograded) if autograded.is_dir() else {},
-            kernel_reports=read_files(kernels) if kernels.is_dir() else {},
+            records=read_files(records) if records.is_dir() else {},
             record=read_record(scratch, assignment, student),
             node=ray.get_runtime_context().get_node_id(), seconds=time.perf_counter() - started,
         )
@@ -163,9 +163,9 @@ def merge(course: Path, assignment: str, graded: Graded) -> None:
                     for name, value in entry["comments"][comment.name].items():
                         setattr(comment, name, value)
             gb.db.commit()
-    kernels = course / GRADING_FOLDER / "kernels" / assignment / graded.student
-    shutil.rmtree(kernels, ignore_errors=True)
-    write_files(kernels, graded.kernel_reports)
+    records = outcomes.student_folder(course, assignment, graded.student)
+    shutil.rmtree(records, ignore_errors=True)
+    write_files(records, graded.records)
     log = outcomes.log_path(course, assignment, graded.student)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(graded.log)

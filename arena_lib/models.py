@@ -59,3 +59,19 @@ def build_modules(config):
 def count_parameters(module) -> int:
     """Number of trainable numbers (weights and biases) in a torch module or RLModule."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def set_fixed_weights(module, seed: int = 0) -> None:
+    """Give every weight of a torch module or RLModule a fixed value, the same in every run:
+    normal numbers from a torch generator seeded with ``seed`` and the weight's name. Its
+    outputs are then known before it runs, as a self-check's expectations are, and a weight
+    gets the same values whether or not the module has others (an EnvRunner's copy of a
+    PPO module has no value network)."""
+    import zlib
+
+    import torch
+
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            generator = torch.Generator().manual_seed(seed * 100_003 + zlib.crc32(name.encode()))
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))

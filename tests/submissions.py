@@ -241,3 +241,94 @@ def cheating_class(port: int, tricks=TRICKS) -> dict:
         for trick in tricks}
     students["zoe"] = (Submission(a).solve(), 3)
     return students
+
+
+# Ways to forge what the hidden tests report, each written after WRONG_RUN_EPISODE in the
+# exercise cell. Each wraps the wrong run_episode so that it also computes the right totals
+# (with the library's rollout, which plays the same episode) and remembers them by the id of
+# the wrong dict it returns; then each swaps them in before the report reaches the grader.
+_FORGE_SETUP = '''
+import copy
+from arena_lib.rollout import rollout as _rollout
+
+_right = {}
+_wrong_run_episode = run_episode
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    right = _rollout(copy.deepcopy(env), copy.deepcopy(policies)).returns
+    wrong = _wrong_run_episode(env, policies, out, delay)
+    _right[id(wrong)] = right
+    return wrong
+'''
+_FORGED_REPORT = '''
+from arena_lib.answers import report_answers as _real_report
+
+
+def _forged(grade_id, answers, hint=""):
+    _real_report(grade_id, {case: _right.get(id(value), value) for case, value in answers.items()}, hint)
+'''
+_SWAP_IN_FRAME = '''
+    if frame.f_code.co_name == "report_answers" and "answers" in frame.f_locals:
+        answers = frame.f_locals["answers"]
+        for case, value in list(answers.items()):
+            answers[case] = _right.get(id(value), value)
+'''
+FORGES = {
+    # Rebinds the reporting function in its module.
+    "rebind": _FORGE_SETUP + _FORGED_REPORT + '''
+import arena_lib.answers
+arena_lib.answers.report_answers = _forged
+''',
+    # A trace function edits the answers in report_answers' frame as it is called.
+    "trace": _FORGE_SETUP + '''
+import sys
+
+
+def _tracer(frame, event, arg):
+    if event == "call":''' + _SWAP_IN_FRAME.replace("\n    ", "\n        ") + '''
+    return None
+
+
+sys.settrace(_tracer)
+''',
+    # A profile hook does the same, with nothing rebound.
+    "profile": _FORGE_SETUP + '''
+import sys
+
+
+def _profiler(frame, event, arg):
+    if event == "call":''' + _SWAP_IN_FRAME.replace("\n    ", "\n        ") + '''
+
+sys.setprofile(_profiler)
+''',
+    # A forged module in sys.modules, which the hidden test's import then finds.
+    "sys-modules": _FORGE_SETUP + _FORGED_REPORT + '''
+import sys
+import types
+import arena_lib.answers as _answers
+
+_fake = types.ModuleType("arena_lib.answers")
+_fake.ANSWERS_MIME, _fake.report_answers = _answers.ANSWERS_MIME, _forged
+sys.modules["arena_lib.answers"] = _fake
+''',
+    # The hidden test's own frame: its global report_answers is swapped while it runs.
+    "frames": _FORGE_SETUP.replace("    return wrong\n", "    sys._getframe(1).f_globals['report_answers'] = _forged\n"
+                                   "    return wrong\n") + _FORGED_REPORT + '''
+import sys
+''',
+    # The garbage collector finds the module's namespace, which is then edited.
+    "gc": _FORGE_SETUP + _FORGED_REPORT + '''
+import gc
+
+import arena_lib.answers  # noqa: F401 (loaded, so the collector can find its namespace)
+
+for _namespace in gc.get_objects():
+    if isinstance(_namespace, dict) and _namespace.get("__name__") == "arena_lib.answers":
+        _namespace["report_answers"] = _forged
+''',
+    # The rebinding as a string built at run time, which no reading of names can see.
+    "exec": _FORGE_SETUP + _FORGED_REPORT + '''
+exec("import arena_lib.ans" + "wers as m; m.report_" + "answers = _forged")
+''',
+}

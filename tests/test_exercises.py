@@ -29,7 +29,8 @@ from arena_lib.models import keep_cell_numbers
 from arena_lib.training import arena_ppo_config
 from arena_lib.tuning import METRIC
 from tests.known_mistakes import MISTAKES
-from tests.notebook_tools import graded_cell_parts, run_solution, solution_source
+from tests.notebook_tools import ROOT, graded_cell_parts, run_solution, solution_source
+from tests.submissions import FORGES, WRONG_RUN_EPISODE
 
 pytestmark = pytest.mark.slow  # builds and trains small RLlib algorithms
 
@@ -152,3 +153,98 @@ def test_every_exercise_has_at_least_three_known_mistakes():
                  for path in SOLUTIONS for cell in read(path).cells if cell.metadata.get("nbgrader", {}).get("solution")}
     assert exercises == set(MISTAKES), f"exercises without a row in known_mistakes.py: {exercises - set(MISTAKES)}"
     assert all(len(mistakes) >= 3 for mistakes in MISTAKES.values())
+
+
+def test_what_the_self_checks_expect_is_what_the_reference_gives():
+    """Self-checks compare with recorded values (arena_lib ships no code that computes an
+    exercise's answer); they must be what the reference solution gives today. When this
+    fails after a change of the arena or of RLlib, record the values it shows."""
+    from ray.rllib.core.columns import Columns
+
+    from arena_lib.answers import same_answer
+    from arena_lib.exercises import arena, evaluation, models
+    from arena_lib.exercises.models import rounded
+    from arena_lib.models import build_modules, set_fixed_weights
+    from arena_lib.policies import random_policies
+
+    def agree(recorded, now, where):
+        assert same_answer(recorded, now), f"{where} records {recorded}, but the reference gives {now}"
+
+    run_episode = run_solution("01_arena", "ex1_run_episode", {})["run_episode"]
+    agree(arena.EXPECTED_TOTALS, run_episode(MultiAgentArena(arena.CHECKED_CASE), random_policies(arena.CHECKED_SEED)),
+          "arena.EXPECTED_TOTALS")
+
+    context = {"gym": gym, "np": np, "torch": torch, "MultiAgentArena": MultiAgentArena}
+    greedy_action = run_solution("04_evaluation", "ex4_greedy_action", context)["greedy_action"]
+    module = build_modules(arena_ppo_config())["policy1"]
+    shapes = {name: list(p.shape) for name, p in module.named_parameters()}
+    agree(evaluation.CHECKED_POLICY_SHAPES, {name: shapes[name] for name in evaluation.CHECKED_POLICY_SHAPES},
+          "evaluation.CHECKED_POLICY_SHAPES")
+    set_fixed_weights(module, evaluation.CHECKED_WEIGHTS_SEED)
+    space = MultiAgentArena().observation_spaces["agent1"]
+    agree(evaluation.EXPECTED_ACTIONS, [greedy_action(module, np.array(o), space) for o in evaluation.CHECKED_OBSERVATIONS],
+          "evaluation.EXPECTED_ACTIONS")
+    mean_returns = run_solution("04_evaluation", "ex4_mean_returns", context)["mean_returns"]
+    seed, arena_config, episodes = evaluation.CHECKED_SEED, evaluation.CHECKED_ARENA, evaluation.CHECKED_EPISODES
+    agree(evaluation.EXPECTED_MEANS, mean_returns(random_policies(seed), arena_config, episodes),
+          "evaluation.EXPECTED_MEANS")
+    agree(evaluation.MEANS_ON_THE_DEFAULT_ARENA, mean_returns(random_policies(seed), None, episodes),
+          "evaluation.MEANS_ON_THE_DEFAULT_ARENA")
+    agree(evaluation.MEANS_OF_ONE_EPISODE_FEWER, mean_returns(random_policies(seed), arena_config, episodes - 1),
+          "evaluation.MEANS_OF_ONE_EPISODE_FEWER")
+
+    cell_module = run_solution("05_models", "ex5_cell_module", {"nn": nn})["CellEmbeddingModule"]
+    module = cell_module(observation_space=gym.spaces.MultiDiscrete([9, 9]), action_space=gym.spaces.Discrete(4),
+                         model_config=dict(models.CHECKED_SETTINGS))
+    set_fixed_weights(module, models.CHECKED_WEIGHTS_SEED)
+    batch = {Columns.OBS: torch.tensor(models.CHECKED_OBSERVATIONS)}
+    with torch.no_grad():
+        now = {
+            "logits": rounded(module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]),
+            "embeddings": rounded(module.forward_train(batch)[Columns.EMBEDDINGS]),
+            "values": rounded(module.compute_values(batch)),
+            "values of zero embeddings": rounded(module.compute_values(batch, embeddings=torch.zeros(3, 6))),
+            "values of 2 sequences of 3": rounded(module.compute_values({Columns.OBS: torch.tensor(
+                models.CHECKED_SEQUENCES)})),
+        }
+    agree(models.EXPECTED, now, "models.EXPECTED")
+
+
+def test_the_course_ships_no_code_that_computes_a_self_checks_answer():
+    """The exercise modules hold data, not the reference's computations: no rollout, no
+    evaluation loop, no greedy policy, no module's own networks."""
+    import ast
+
+    from arena_lib import exercises
+
+    banned = {"rollout", "evaluate", "TrainedPolicy", "trained_policies", "module_input", "pi_net", "vf_net", "_embed"}
+    for path in sorted((ROOT / "arena_lib" / "exercises").glob("*.py")):
+        used = {getattr(node, "id", None) or getattr(node, "attr", None) for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, (ast.Name, ast.Attribute))}
+        assert not used & banned, f"{path.name} computes answers with {sorted(used & banned)}"
+    assert exercises.module_name("08_league") == "arena_lib.exercises.league"
+
+
+@pytest.mark.parametrize("forge", sorted(FORGES))
+def test_each_forge_would_earn_full_marks_if_the_judge_did_not_read_the_code(forge, references, algorithms):
+    """Why arena_grading.review exists: each forge turns a wrong answer's report into the right
+    one inside the kernel (here, this process), so the judge's comparison alone gives it every
+    point. tests/test_review.py shows each is sent to review instead."""
+    import sys
+
+    import arena_lib.answers
+
+    exercise = ("01_arena", "ex1_run_episode")
+    answers_module, report = sys.modules["arena_lib.answers"], arena_lib.answers.report_answers
+    try:
+        wrong = Run(*exercise, WRONG_RUN_EPISODE, contexts(algorithms)["01_arena"])
+        forged = Run(*exercise, WRONG_RUN_EPISODE + FORGES[forge], contexts(algorithms)["01_arena"])
+    finally:  # what the forges changed in this process
+        sys.settrace(None)
+        sys.setprofile(None)
+        sys.modules["arena_lib.answers"] = answers_module
+        answers_module.report_answers = report
+    expected = references[exercise][1]["ex1_run_episode_tests"]
+    assert verdict(expected, wrong.reports, "ex1_run_episode_tests") is not None
+    assert forged.hidden_error is None and verdict(expected, forged.reports, "ex1_run_episode_tests") is None, (
+        f"the {forge} forge does not work, so it proves nothing: {forged.hidden_error!r} {forged.reports}")

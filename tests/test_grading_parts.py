@@ -189,7 +189,7 @@ def test_the_configured_limits_reach_the_kernel_and_its_end_is_reported(tmp_path
                                                                 "notebook": "01_rl_and_the_arena"}}
     with pytest.raises(DeadKernelError):
         SandboxedExecute(config=config, timeout=60).preprocess(nb, resources)
-    (report,) = (tmp_path / ".grading" / "kernels" / "01_arena" / "ann").glob("*.json")
+    (report,) = (tmp_path / ".grading" / "students" / "01_arena" / "ann").glob("*.kernel.json")
     ended = json.loads(report.read_text())
     assert ended["oom_kills"] >= 1 and ended["memory_limit_bytes"] == 300 * 1024**2, ended
 
@@ -201,7 +201,7 @@ def test_the_grade_command_documents_every_option_and_refuses_bad_ones():
     shown = " ".join(run("grade", "--help").stdout.split())
     for option in ("--workers N grade N submissions", "--ray-address ADDR grade on the running Ray cluster",
                    "--student ID only this student", "--force regrade", "--unsafe-no-sandbox run student code",
-                   "--retries N with --workers", "exits 1 if anyone was not"):
+                   "--retries N with --workers", "exits 1 if there is anyone in either list"):
         assert option in shown, f"grade --help does not explain {option.split()[0]}:\n{shown}"
     refused = run("grade", "01_arena", "--workers", "0")
     assert refused.returncode == 2 and "must be at least 1, got 0" in refused.stderr

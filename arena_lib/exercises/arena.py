@@ -6,7 +6,12 @@ from arena_lib.answers import same_answer
 from arena_lib.env import MultiAgentArena
 from arena_lib.exercises import attempt, passed
 from arena_lib.policies import random_policies
-from arena_lib.rollout import rollout
+
+# The self-check's case and what the reference solution returns for it (recorded, as data:
+# tests/test_exercises.py checks that it still is what the reference gives).
+CHECKED_CASE = {"width": 5, "height": 5, "ts": 12}
+CHECKED_SEED = 0
+EXPECTED_TOTALS = {"agent1": 6.0, "agent2": -1.2}
 
 
 class EarlyEndArena(MultiAgentArena):
@@ -23,9 +28,9 @@ class EarlyEndArena(MultiAgentArena):
 
 def check_run_episode(run_episode) -> None:
     """Exercise 1: the environment loop."""
-    env = MultiAgentArena({"width": 5, "height": 5, "ts": 12})
-    expected = rollout(MultiAgentArena({"width": 5, "height": 5, "ts": 12}), random_policies(0)).returns
-    got = attempt(run_episode, env, random_policies(0))
+    env = MultiAgentArena(CHECKED_CASE)
+    expected = EXPECTED_TOTALS
+    got = attempt(run_episode, env, random_policies(CHECKED_SEED))
     assert got is not None, "run_episode returned None: return a dict like {'agent1': total1, 'agent2': total2}."
     assert isinstance(got, dict), f"run_episode should return a dict of total rewards, got {type(got).__name__}."
     assert set(got) == {"agent1", "agent2"}, f"The dict needs the keys 'agent1' and 'agent2', got {sorted(got)}."
@@ -37,7 +42,7 @@ def check_run_episode(run_episode) -> None:
         f"The totals {got} differ from the rewards the env gave, {expected}. Add up every step's "
         "reward for each agent, and ask each agent's policy for its action with its own observation."
     )
-    again = attempt(run_episode, env, random_policies(0), advice="Start each episode with env.reset().")
+    again = attempt(run_episode, env, random_policies(CHECKED_SEED), advice="Start each episode with env.reset().")
     assert same_answer(expected, again), (
         "Calling run_episode twice on the same env gave different totals: start each episode with env.reset()."
     )
@@ -50,3 +55,10 @@ def check_run_episode(run_episode) -> None:
         "terminateds['__all__'] or truncateds['__all__'] is True."
     )
     passed("run_episode plays a whole episode and adds up each agent's rewards.")
+
+# What solves exercise 1 for the student: the judge gives no points to code that uses it
+# (arena_grading.review).
+REFUSED_HELPERS = {
+    "rollout": "arena_lib's rollout plays the episode for you",
+    "evaluate": "arena_lib's evaluate plays episodes for you",
+}

@@ -10,12 +10,29 @@ CELL_MODULE_CONFIG = {"embedding_dim": 16, "hiddens": [64]}
 # Tensors are compared at this many decimals: float32 sums in another order differ further down.
 DECIMALS = 4
 
+# Exercise 5a's self-check: a module of 9 cells with these settings and fixed weights, and what
+# the reference solution computes with it (recorded, as data: tests/test_exercises.py checks
+# that it still is what the reference gives).
+CHECKED_SETTINGS = {"embedding_dim": 3, "hiddens": [8]}
+CHECKED_WEIGHTS_SEED = 5
+CHECKED_OBSERVATIONS = [[0, 8], [4, 4], [8, 0]]
+CHECKED_SEQUENCES = [[[0, 1], [2, 3], [4, 5]], [[5, 4], [3, 2], [1, 0]]]
+EXPECTED = {
+    "logits": [[-3.1296, 0.5928, -0.3752, -3.1369], [-2.8218, -1.0032, 1.4285, -3.116],
+               [-0.415, -3.1917, 1.2218, -4.6546]],
+    "embeddings": [[-0.4863, -1.3523, -0.7203, -1.4009, 0.6846, 1.3142], [-0.1214, -0.688, 0.2543, -0.1214, -0.688, 0.2543],
+                   [-1.4009, 0.6846, 1.3142, -0.4863, -1.3523, -0.7203]],
+    "values": [3.8766, 1.5943, -2.7536],
+    "values of zero embeddings": [0.7513, 0.7513, 0.7513],
+    "values of 2 sequences of 3": [[0.08, -0.9546, -1.7197], [1.0299, 0.7709, 0.1191]],
+}
+
 
 def rounded(tensor) -> list:
     """A tensor's values as nested lists, rounded to ``DECIMALS`` (how answers compare)."""
     import torch
 
-    return torch.round(tensor.detach().float(), decimals=DECIMALS).tolist()
+    return torch.round(tensor.detach().double(), decimals=DECIMALS).tolist()
 
 
 def _tensor_problem(name: str, got, shape: tuple) -> str | None:
@@ -28,8 +45,8 @@ def _tensor_problem(name: str, got, shape: tuple) -> str | None:
     return None
 
 
-def _same_tensor(expected, got) -> bool:
-    return same_answer(rounded(expected), rounded(got))
+def _same_tensor(expected: list, got) -> bool:
+    return same_answer(expected, rounded(got))
 
 
 def check_cell_module(module_class) -> None:
@@ -47,14 +64,14 @@ def check_cell_module(module_class) -> None:
     assert issubclass(module_class, ValueFunctionAPI), (
         f"{module_class.__name__} must subclass ValueFunctionAPI: PPO's learner needs compute_values."
     )
+    from arena_lib.models import set_fixed_weights
+
     module = module_class(observation_space=gym.spaces.MultiDiscrete([9, 9]), action_space=gym.spaces.Discrete(4),
-                          model_config={"embedding_dim": 3, "hiddens": [8]})
-    obs = torch.tensor([[0, 8], [4, 4], [8, 0]])
-    batch = {Columns.OBS: obs}
+                          model_config=dict(CHECKED_SETTINGS))
+    set_fixed_weights(module, CHECKED_WEIGHTS_SEED)
+    batch = {Columns.OBS: torch.tensor(CHECKED_OBSERVATIONS)}
+    logits, embedded, values = EXPECTED["logits"], EXPECTED["embeddings"], EXPECTED["values"]
     with torch.no_grad():
-        embedded = module._embed(batch)
-        logits = module.pi_net(embedded)
-        values = module.vf_net(embedded)[:, 0]
         out = module.forward_inference(batch)
         assert isinstance(out, dict) and Columns.ACTION_DIST_INPUTS in out, (
             f"_forward returned {out if not isinstance(out, dict) else 'a dict with the keys ' + str(sorted(out))}; "
@@ -88,14 +105,15 @@ def check_cell_module(module_class) -> None:
         )
         zeros = torch.zeros(3, 6)
         given = module.compute_values(batch, embeddings=zeros)
-        assert torch.is_tensor(given) and _same_tensor(module.vf_net(zeros)[:, 0], given.reshape(-1)), (
+        assert torch.is_tensor(given) and _same_tensor(EXPECTED["values of zero embeddings"], given.reshape(-1)), (
             "compute_values(batch, embeddings=...) should use the embeddings it is given (PPO's learner passes "
             "those of _forward_train) and compute self._embed(batch) only when embeddings is None."
         )
-        sequences = {Columns.OBS: torch.tensor([[[0, 1], [2, 3], [4, 5]], [[5, 4], [3, 2], [1, 0]]])}
-        problem = _tensor_problem("For 2 sequences of 3 observations, compute_values", module.compute_values(sequences),
-                                  (2, 3))
+        sequences = module.compute_values({Columns.OBS: torch.tensor(CHECKED_SEQUENCES)})
+        problem = _tensor_problem("For 2 sequences of 3 observations, compute_values", sequences, (2, 3))
         assert problem is None, problem + " Squeeze only the last dimension: .squeeze(-1)."
+        assert _same_tensor(EXPECTED["values of 2 sequences of 3"], sequences), (
+            "compute_values for 2 sequences of 3 observations is not self.vf_net applied to their embedded cells.")
     passed(f"{module_class.__name__}'s logits, embeddings and values have the right shapes and values.")
 
 

@@ -45,3 +45,11 @@ def check_train_until(train_until, algo) -> None:
             f"Each entry needs the keys 'total', 'policy1' and 'policy2', got {sorted(row)}."
         )
     passed("train_until stops at the target and after max_iterations, and records each policy's return.")
+
+# What solves exercise 3a or 3b for the student: the judge gives no points to code that uses it
+# (arena_grading.review).
+REFUSED_HELPERS = {
+    "agent_to_policy": "arena_lib's agent_to_policy is the mapping function",
+    "POLICY_OF_AGENT": "arena_lib's POLICY_OF_AGENT is the mapping",
+    "train": "arena_lib's train runs the training loop for you",
+}
