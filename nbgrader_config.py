@@ -14,9 +14,9 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
 # nbgrader reads its kernels with a client that takes each reply when it comes; nbclient's
-# own now and then takes one only at that 60-s timeout (arena_grading/kernel_client.py).
+# own now and then takes one only at that 60-s timeout (arena_lib/kernel_client.py).
 # This covers "Validate"; grading (arena_grading/execute.py) sets it whatever this file says.
-c.AsyncKernelManager.client_factory = "arena_grading.kernel_client.RepollingKernelClient"
+c.AsyncKernelManager.client_factory = "arena_lib.kernel_client.RepollingKernelClient"
 
 # Keep each student's output small in the gradebook and feedback.
 c.LimitOutput.max_lines = 200
@@ -35,16 +35,16 @@ c.FileNameCollectorPlugin.named_regexp = (
 # the student's answers and this process compares them with the reference solution's;
 # feedback never shows hidden tests. Installed by `make setup`.
 from arena_grading.execute import SandboxedExecute  # noqa: E402
-from arena_grading.feedback import HideHiddenTests  # noqa: E402
+from arena_grading.feedback import HideHiddenTests, SanitizeOutputs  # noqa: E402
 from arena_grading.judge import FlagForReview, JudgeAnswers  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, JudgeAnswers, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SandboxedExecute, JudgeAnswers, SanitizeOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]
 c.SandboxedExecute.memory_limit = "2G"
 c.SandboxedExecute.process_limit = 512
-c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [HideHiddenTests, SanitizeOutputs, GetGrades, CSSHTMLHeaderPreprocessor]

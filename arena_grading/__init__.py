@@ -9,12 +9,15 @@ command line over it (``__main__``):
 - ``outcomes``: what became of each submission, and the one summary of a run;
 - ``sandbox``: the kernelspec command that runs a student's kernel in bubblewrap;
 - ``execute``: nbgrader's Execute step, with that kernel and per-kernel sockets;
-- ``kernel_client``: reads each of the kernel's replies when it comes (pyzmq's asyncio
-  poll now and then misses one until the cell's timeout);
+- ``review``: reads the student's code for what an automatic grade cannot trust;
 - ``judge``: hidden tests report the student's answers, and this process (not
   the student's kernel) compares them with the reference solution's answers;
-- ``feedback``: feedback without the hidden tests' code;
-- ``kernelspec``: installs the grading kernel.
+- ``feedback``: feedback without the hidden tests, outputs sanitized;
+- ``kernelspec``: installs the grading kernel;
+- ``release``: the student-only copy of the course.
+
+(``arena_lib.kernel_client``, which reads each of a kernel's replies when it comes, is in
+``arena_lib``: the students' Validate button uses it too.)
 """
 
 KERNEL_NAME = "arena-grading"

@@ -63,6 +63,17 @@ def parser() -> argparse.ArgumentParser:
     record.add_argument("assignment")
     record.add_argument("--unsafe-no-sandbox", action="store_true", help="run it without the sandbox")
 
+    release = commands.add_parser(
+        "release-students", help="write the student-only copy of the course (for the public repository)",
+        description="Write a copy of the course for students into FOLDER: the generated notebooks, arena_lib, "
+                    "Binder's files and a README, Makefile and nbgrader configuration for students; no "
+                    "solutions, hidden tests or grading tools. It is read back before it is written, and refused "
+                    "if any file holds a solution or a hidden test. Push FOLDER as the repository students and "
+                    "the Binder badge use (docs/instructors.md).")
+    release.add_argument("folder", help="a new or empty folder outside the course folder")
+    release.add_argument("--repository", default="hands-on-rllib/hands-on-rllib-students", metavar="OWNER/NAME",
+                         help="the public GitHub repository the students' Binder badge opens (default: %(default)s)")
+
     commands.add_parser("check-sandbox", help="start a tiny sandbox and say whether grading can use it")
     commands.add_parser("install-kernel", help="install the grading kernel into this Python environment "
                                                "(make setup does it)")
@@ -81,6 +92,16 @@ def main(argv: list[str]) -> int:
         from arena_grading.judge import record_assignment
 
         return record_assignment(Path.cwd(), args.assignment, sandboxed=not args.unsafe_no_sandbox)
+    if args.command == "release-students":
+        from arena_grading.release import ReleaseLeaks, release
+
+        try:
+            files = release(Path.cwd(), Path(args.folder), args.repository)
+        except (ReleaseLeaks, FileExistsError, ValueError) as error:
+            print(error, file=sys.stderr)
+            return 2
+        print(f"wrote the student release, {len(files)} files, into {args.folder}")
+        return 0
     if args.command == "install-kernel":
         from arena_grading import kernelspec
 

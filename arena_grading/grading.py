@@ -131,6 +131,8 @@ def stop_leftovers(course: Path) -> None:
 def finish(course: Path, assignment: str, patterns: list[str]) -> None:
     """Step 5: feedback for the students graded (all, or those matching ``patterns``) and grades.csv."""
     for pattern in patterns or ["*"]:
+        if not list((course / "autograded").glob(f"{pattern}/{assignment}")):
+            continue  # nobody of these was graded: nothing to give feedback on
         step = nbgrader(course, "generate_feedback", assignment, "--force", f"--student={pattern}")
         if step.returncode != 0:
             raise CannotGrade(f"nbgrader generate_feedback failed:\n{step.stdout}{step.stderr}")

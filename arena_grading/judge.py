@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -45,7 +46,12 @@ def is_test_cell(cell) -> bool:
 
 
 def reports_in(cell) -> list[dict]:
-    return [o.data[ANSWERS_MIME] for o in cell.get("outputs", [])
+    """The reports among the outputs of a test cell's hidden tests (all its outputs if it ran whole)."""
+    from arena_grading.execute import hidden_outputs_start
+
+    outputs = cell.get("outputs", [])
+    start = hidden_outputs_start(cell)
+    return [o.data[ANSWERS_MIME] for o in outputs[0 if start is None else start + 1:]
             if o.output_type == "display_data" and ANSWERS_MIME in o.get("data", {})]
 
 
@@ -87,7 +93,7 @@ def _short(value, limit=160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def failure_output(message: str, name: str = "WrongAnswer") -> NotebookNode:
+def failure_output(message: str, name: str = "WrongAnswer") -> NotebookNode:  # WRONG_NAME
     return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 
@@ -115,6 +121,8 @@ def refused_helpers(assignment: str) -> dict[str, str]:
 
 REVIEW_NAME = "SentToReview"
 REFUSED_NAME = "RefusedHelper"
+WRONG_NAME = "WrongAnswer"
+JUDGE_NAMES = {WRONG_NAME, REVIEW_NAME, REFUSED_NAME}  # the errors the judge itself puts in a test cell
 
 
 class JudgeAnswers(NbGraderPreprocessor):
@@ -209,22 +217,36 @@ def record_assignment(course: Path, assignment: str, sandboxed: bool = True) -> 
     return 0
 
 
+def cache_path(config, assignment: str, notebook: str) -> Path:
+    return Path(CourseDirectory(config=config).root) / CACHE_FOLDER / assignment / f"{notebook}.json"
+
+
 def reference_answers(config, assignment: str, notebook: str) -> dict:
     """The reference solution's answers for one notebook, recorded once per source and versions."""
     coursedir = CourseDirectory(config=config)
     source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{notebook}.ipynb"
     key = _fingerprint(source)
-    cache = Path(coursedir.root) / CACHE_FOLDER / assignment / f"{notebook}.json"
+    cache = cache_path(config, assignment, notebook)
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("fingerprint") == key:
             return stored["answers"]
-    answers = record_reference(config, source)
     cache.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    answers = record_reference(config, source, stderr=cache.with_suffix(".reference-stderr.txt"))
+    seconds = time.perf_counter() - started
     partial = cache.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps({"fingerprint": key, "answers": answers}, indent=1))
+    partial.write_text(json.dumps({"fingerprint": key, "seconds": seconds, "answers": answers}, indent=1))
     partial.replace(cache)  # atomic: graders running side by side never read half a file
     return answers
+
+
+def reference_seconds(config, assignment: str, notebook: str) -> float | None:
+    """How long the reference solution took to run as a submission is (None if not recorded)."""
+    try:
+        return json.loads(cache_path(config, assignment, notebook).read_text()).get("seconds")
+    except (OSError, ValueError):
+        return None
 
 
 def _fingerprint(source: Path) -> str:
@@ -237,8 +259,9 @@ def _fingerprint(source: Path) -> str:
     return digest.hexdigest()
 
 
-def record_reference(config, source: Path) -> dict:
-    """Run the source notebook (the reference solution) as a submission is run; collect its answers."""
+def record_reference(config, source: Path, stderr: Path | None = None) -> dict:
+    """Run the source notebook (the reference solution) as a submission is run; collect its
+    answers. Its kernel's stderr goes to ``stderr``."""
     from arena_grading.execute import SandboxedExecute
 
     folder = Path(tempfile.mkdtemp(prefix="arena-reference-"))
@@ -247,7 +270,8 @@ def record_reference(config, source: Path) -> dict:
         nb = nbformat.read(source, as_version=4)
         graded_budget = setenv(NBGRADER_EXECUTION="autograde")  # as a submission is run
         with contextlib.nullcontext() if os.environ.get("NBGRADER_EXECUTION") else graded_budget:
-            nb, _ = SandboxedExecute(config=config).preprocess(nb, {"metadata": {"path": str(folder)}})
+            nb, _ = SandboxedExecute(config=config).preprocess(
+                nb, {"metadata": {"path": str(folder)}, "arena_kernel_stderr": stderr})
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     failures = [(cell.metadata.nbgrader["grade_id"], o.ename, o.evalue)

@@ -11,8 +11,9 @@ from arena_grading.sandbox import PYTHON
 
 
 def install(prefix: str = sys.prefix) -> Path:
+    """Write the kernelspec, unless it is there as it should be (an environment that the
+    user who grades may not write, as when someone else installed it, then works as is)."""
     folder = Path(prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
     spec = {
         # -I: the launcher runs outside the sandbox in the student's folder; never import from there.
         "argv": [PYTHON, "-I", "-m", "arena_grading.sandbox", "-f", "{connection_file}"],
@@ -22,5 +23,9 @@ def install(prefix: str = sys.prefix) -> Path:
         "interrupt_mode": "message",
         "metadata": {"debugger": False},
     }
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
+    text = json.dumps(spec, indent=1) + "\n"
+    path = folder / "kernel.json"
+    if not path.exists() or path.read_text() != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return folder

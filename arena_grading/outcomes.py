@@ -6,8 +6,9 @@ log: a submission in ``submitted/<student>/<assignment>/`` is graded once
 Why one was not graded, or was sent to a person, comes from what the grader itself
 recorded, outside the kernel's reach, in ``.grading/students/<assignment>/<student>/``:
 nbgrader's log (``nbgrader.log``), how each notebook's kernel ended
-(``<notebook>.kernel.json``, written by the sandbox), what the judge found in the code
-(``<notebook>.review.json``).
+(``<notebook>.kernel.json``, written by the sandbox; its stderr, capped, in
+``<notebook>.kernel-stderr.txt``), why the grader stopped it (``<notebook>.stopped.json``),
+what the judge found in the code (``<notebook>.review.json``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def is_graded(course: Path, assignment: str, student: str) -> bool:
 def why_not_graded(course: Path, assignment: str, student: str, returncode: int | None) -> str:
     """In words, from what the grader recorded; ``returncode`` is the grading process's exit
     (None: it did not end by itself)."""
+    for record in records(course, assignment, student, "stopped.json"):
+        return record["stopped"]
     for report in records(course, assignment, student, "kernel.json"):
         if report.get("oom_kills"):
             limit = report.get("memory_limit_bytes", 0) / 1024**3
@@ -128,5 +131,10 @@ class ClassResult:
             findings = [finding for record in records(course, self.assignment, student, "review.json")
                         for finding in record.get("review", [])]
             if findings:
-                self.review[student] = "; ".join(findings[:3]) + (f"; and {len(findings) - 3} more"
-                                                                  if len(findings) > 3 else "")
+                # "cell 21, line 3: uses sys.settrace" -> the distinct things found, where first found
+                found = {}
+                for finding in findings:
+                    where, _, what = finding.partition(": ")
+                    found.setdefault(what, where)
+                shown = [f"{what} ({where})" for what, where in list(found.items())[:3]]
+                self.review[student] = "; ".join(shown) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")

@@ -17,6 +17,16 @@ import uuid
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+# Where new groups are made: at the top (as root), or in a group delegated to the user who
+# grades (an administrator's mkdir and chown), named as in /proc/self/cgroup ("/grading").
+PARENT_VARIABLE = "ARENA_CGROUP_PARENT"
+
+
+def parent_folder(controller: str = "") -> Path:
+    """Where new groups are made: in v2's hierarchy, or in v1's of ``controller``."""
+    below = (os.environ.get(PARENT_VARIABLE) or "").strip("/")
+    base = ROOT if is_v2() else ROOT / controller
+    return base / below if below else base
 
 
 def is_v2() -> bool:
@@ -107,8 +117,8 @@ class Cgroup:
         self.name = f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.v2 = is_v2()
         controllers = [c for c, wanted in (("memory", True), ("cpu", cpus), ("pids", processes)) if wanted]
-        self.folders = [ROOT / self.name] if self.v2 else [ROOT / c / self.name for c in controllers]
-        self._by_controller = {c: self.folders[0] if self.v2 else ROOT / c / self.name for c in controllers}
+        self.folders = [parent_folder() / self.name] if self.v2 else [parent_folder(c) / self.name for c in controllers]
+        self._by_controller = {c: self.folders[0] if self.v2 else parent_folder(c) / self.name for c in controllers}
         try:
             for folder in self.folders:
                 folder.mkdir()
@@ -129,7 +139,7 @@ class Cgroup:
                 (self._by_controller["pids"] / "pids.max").write_text(str(processes))
         except OSError as error:
             self.remove()
-            raise CgroupUnavailable(error.errno, f"cannot make a cgroup in {ROOT} ({error})") from None
+            raise CgroupUnavailable(error.errno, f"cannot make a cgroup in {self.folders[0].parent} ({error})") from None
 
     def enter(self) -> None:
         """Move the calling process into the group (its children follow)."""
@@ -199,7 +209,7 @@ class Cgroup:
         """Remove empty groups named ``<prefix>...`` whose makers were killed outright.
         A group whose maker still runs is left alone: it may be one that another grader,
         running at the same time, has made and not yet entered."""
-        parents = [ROOT] if is_v2() else [ROOT / c for c in ("memory", "cpu", "pids")]
+        parents = [parent_folder()] if is_v2() else [parent_folder(c) for c in ("memory", "cpu", "pids")]
         for parent in parents:
             for folder in parent.glob(f"{prefix}*") if parent.is_dir() else ():
                 if maker_is_alive(folder.name, prefix):

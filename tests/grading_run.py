@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import psutil
 
+from arena_lib.cgroups import Cgroup, CgroupUnavailable
 from tests.notebook_tools import make_course, tool_env
-from tests.submissions import arena_class, cheating_class, evaluation_class
+from tests.submissions import arena_class, cheating_class, evaluation_class, forging_class
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
 
@@ -30,6 +32,8 @@ class GradedClass:
     classes: dict  # assignment -> {student: (submission, expected points)}
     runs: dict  # assignment -> (CompletedProcess, seconds)
     left_behind: list
+    grader_peaks: dict  # assignment -> the grading processes' peak memory (the kernels' not included), or None
+    temp_before: set  # the temporary folder's entries before grading
 
 
 @contextlib.contextmanager
@@ -55,10 +59,11 @@ def greeting_server():
         server.close()
 
 
-def grade(course, assignment, *args, **env):
+def grade(course, assignment, *args, cgroup=None, **env):
+    """Run the grade command in the course folder (in ``cgroup``, if given, to measure it)."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "arena_grading", "grade", assignment, *args],
+        [sys.executable, "-m", "arena_grading", "grade", assignment, *args], preexec_fn=cgroup.enter if cgroup else None,
         cwd=course, env=tool_env(ARENA_TEST_SECRET=SECRET, **env), capture_output=True, text=True, timeout=2400,
     )
     return result, time.perf_counter() - started
@@ -67,6 +72,12 @@ def grade(course, assignment, *args, **env):
 def not_graded(result) -> dict:
     """student -> why, from the list the grade command prints at its end."""
     listed = result.stderr.split("Not graded")[1] if "Not graded" in result.stderr else ""
+    return dict(re.findall(r"^  (\S+): (.*)$", listed, re.M))
+
+
+def to_grade_by_hand(result) -> dict:
+    """student -> why, from the list of notebooks sent to manual grading the grade command prints."""
+    listed = result.stderr.split("To grade by hand")[1].split("Not graded")[0] if "To grade by hand" in result.stderr else ""
     return dict(re.findall(r"^  (\S+): (.*)$", listed, re.M))
 
 
@@ -98,7 +109,8 @@ def wait_until_none_in(folder, seconds=15) -> list[str]:
 
 def grade_the_class(folder: Path, port: int) -> GradedClass:
     course = make_course(folder)  # as a fresh clone: no gradebook yet
-    classes = {"01_arena": {**arena_class(), **cheating_class(port)}, "04_evaluation": evaluation_class()}
+    classes = {"01_arena": {**arena_class(), **cheating_class(port), **forging_class()},
+               "04_evaluation": evaluation_class()}
     archive = course / "downloaded" / "01_arena" / "archive"
     archive.mkdir(parents=True)
     with zipfile.ZipFile(archive / "lms_download.zip", "w") as lms:
@@ -107,7 +119,20 @@ def grade_the_class(folder: Path, port: int) -> GradedClass:
             lms.write(path, path.name)
     for student, (submission, _) in classes["04_evaluation"].items():
         submission.write(course / "submitted" / student / "04_evaluation" / submission.filename)
-    runs = {assignment: grade(course, assignment) for assignment in classes}
+    temp_before = set(Path(tempfile.gettempdir()).iterdir())
+    runs, peaks = {}, {}
+    for assignment in classes:
+        try:  # the grader's own processes (the grade command, nbgrader, the sandbox's launcher)
+            measured = Cgroup("grading-test-")
+        except CgroupUnavailable:
+            measured = None
+        try:
+            runs[assignment] = grade(course, assignment, cgroup=measured)
+            peaks[assignment] = measured.peak_bytes() if measured else None
+        finally:
+            if measured:
+                measured.remove(wait=20)
     for assignment, (result, seconds) in runs.items():
-        print(f"\ngraded {assignment} for {len(classes[assignment])} students in {seconds:.0f} s")
-    return GradedClass(course, classes, runs, wait_until_none_in(course))
+        peak = f", the grader's peak memory {peaks[assignment] / 1e9:.2f} GB" if peaks[assignment] else ""
+        print(f"\ngraded {assignment} for {len(classes[assignment])} students in {seconds:.0f} s{peak}")
+    return GradedClass(course, classes, runs, wait_until_none_in(course), peaks, temp_before)

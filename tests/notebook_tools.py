@@ -92,3 +92,16 @@ def run_solution(assignment: str, grade_id: str, context: dict | None = None) ->
     namespace = dict(context or {})
     exec(compile(solution_source(assignment, grade_id), f"<{grade_id}>", "exec"), namespace)
     return namespace
+
+
+def hidden_test_lines() -> set[str]:
+    """Lines of the hidden tests (at least 12 characters) that the student notebooks do not also have."""
+    import re
+
+    visible = {line.strip() for path in STUDENT for cell in read(path).cells for line in cell.source.splitlines()}
+    hidden = set()
+    for path in SOLUTIONS:
+        for cell in read(path).cells:
+            for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, flags=re.S):
+                hidden.update(line.strip() for line in block.splitlines())
+    return {line for line in hidden - visible if len(line) >= 12}

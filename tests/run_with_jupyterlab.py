@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from arena_grading.kernel_client import RepollingKernelManager
+from arena_lib.kernel_client import RepollingKernelManager
 from tests.jupyterlab_server import free_port, lab_command, wait_until_up
 
 
@@ -40,7 +40,7 @@ def main() -> None:
         # Notebook 6, the longest, takes about 2 minutes in all at the full budget in the Binder box,
         # so no cell needs 180 s. At 180 s the kernel is interrupted, as nbgrader does: a cell that
         # hangs then fails with KeyboardInterrupt in the notebook. The kernel client is the grader's,
-        # which reads each reply when it comes (arena_grading/kernel_client.py says why).
+        # which reads each reply when it comes (arena_lib/kernel_client.py says why).
         client = NotebookClient(nb, timeout=180, interrupt_on_timeout=True, kernel_name="python3",
                                 kernel_manager_class=RepollingKernelManager,
                                 resources={"metadata": {"path": str(output.parent)}})

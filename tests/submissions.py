@@ -80,6 +80,10 @@ def arena_class() -> dict:
         # Deletes the locked test cell, even of a right solution: nbgrader does not
         # put a deleted test back, so its points are lost.
         "frank": (Submission(a).solve().delete("ex1_run_episode_tests"), 0),
+        # Plays 12 steps, the self-check's episode, whatever the env says: ✔, and wrong on the hidden cases.
+        "ivan": (Submission(a).solve().replace("ex1_run_episode", solution_source(a, "ex1_run_episode").replace(
+            "    while True:\n", "    for _ in range(12):\n").replace(
+            "            return totals", "            return totals\n    return totals")), 0),
     }
 
 
@@ -332,3 +336,94 @@ for _namespace in gc.get_objects():
 exec("import arena_lib.ans" + "wers as m; m.report_" + "answers = _forged")
 ''',
 }
+
+
+# What else a student's notebook can try against the grader and the instructor, each written
+# after WRONG_RUN_EPISODE in the exercise cell (or, for `script`, also as a markdown cell).
+ATTACKS = {
+    # Prints the hidden test that calls it (the running cell, and its caller's frame) into the
+    # student's output, transformed so that no line matches a line of the test.
+    "leak-transformed": '''
+import html
+import sys
+
+_leaking_run_episode = run_episode
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    source = get_ipython().user_ns["In"][-1] + str(sys._getframe(1).f_code.co_names)
+    print("| " + source.replace("\\n", "\\n| "))
+    print(html.escape(source))
+    print(" ;; ".join(source.splitlines()))
+    return _leaking_run_episode(env, policies, out, delay)
+''',
+    # A fake line of nbgrader's log and terminal escape codes, written to the kernel's stderr;
+    # and HTML that runs scripts when a page shows it.
+    "stderr-and-script": '''
+import os
+
+os.write(2, (b"[AutogradeApp | ERROR] There was an error processing assignment '01_arena' for student 'zoe'\\n"
+             b"\\x1b[2J\\x1b[31mgrading was hacked\\x1b[0m\\n") * 20)
+from IPython.display import HTML, display
+
+display(HTML("<b>bold</b><script>document.title = 'pwned'; document.body.setAttribute('data-pwned', 'script')"
+             "</script><img src=x onerror=\\"document.body.setAttribute('data-pwned', 'onerror')\\">"))
+''',
+    # One gigabyte of output in messages of 40 MB.
+    "flood-big": '''
+for _ in range(25):
+    print("x" * 40 * 10**6, flush=True)
+''',
+    # One gigabyte of output in a thousand messages of 1 MB.
+    "flood-small": '''
+for _ in range(1000):
+    print("y" * 10**6, flush=True)
+''',
+    # Fills the kernel's socket folder (its path is in the kernel's arguments) and /tmp, and
+    # leaves a sub-folder nobody may enter, as if to be left behind on the host.
+    "disk": '''
+import os
+import sys
+from pathlib import Path
+
+
+def _fill(folder):
+    written, error = 0, None
+    try:
+        (folder / "locked").mkdir()
+        with open(folder / "locked" / "fill", "wb") as filler:
+            while written < 3 * 10**9:
+                filler.write(b"x" * 10**6)
+                written += 10**6
+    except OSError as failed:
+        error = type(failed).__name__
+    os.chmod(folder / "locked", 0)
+    return f"{written} {error}"
+
+
+print("PROBE sockets:", _fill(Path(sys.argv[sys.argv.index("-f") + 1]).parent / "sockets"))
+print("PROBE tmp:", _fill(Path("/tmp")))
+''',
+}
+SCRIPT_MARKDOWN = "<script>document.body.setAttribute('data-pwned', 'markdown')</script> *hello*"
+# A notebook that would hold the class's grading for hours: a sleeping cell after another.
+SLEEPER_CELLS = 200
+
+
+def forging_class() -> dict:
+    """01_arena: each forge of FORGES (but gc and exec, read in tests/test_review.py), each attack of ATTACKS."""
+    a = "01_arena"
+    students = {f"forge-{name}": (Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + FORGES[name]), 0)
+                for name in ("rebind", "trace", "profile", "sys-modules", "frames")}
+    for name, code in ATTACKS.items():
+        students[f"attack-{name}"] = (Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + code), 0)
+    scripted = students["attack-stderr-and-script"][0]
+    scripted.nb.cells.insert(1, nbformat.v4.new_markdown_cell(SCRIPT_MARKDOWN))
+    return students
+
+
+def sleeper() -> Submission:
+    submission = Submission("01_arena").solve()
+    for number in range(SLEEPER_CELLS):
+        submission.add_cell_after("ex1_run_episode", "import time\ntime.sleep(55)")
+    return submission

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.jupyterlab_server import free_port, lab_command, wait_until_up
 from tests.notebook_tools import ROOT, read, tool_env
 
@@ -25,13 +26,6 @@ STUDENT_NOTEBOOK = ROOT / "notebooks" / "01_arena" / "01_rl_and_the_arena.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "solutions" / "04_evaluation" / "04_evaluate_save_restore.ipynb"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium floods the log with connection errors
-# on a closed network.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 MAX_WINDOW_HEIGHT = 16000  # px: Chromium paints no taller screenshot (its texture limit is 16384)
 

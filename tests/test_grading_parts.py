@@ -21,13 +21,10 @@ from arena_lib.answers import ANSWERS_MIME, same
 def run_in_sandbox(code: str, folder: Path, limits=sandbox.Limits(), **env):
     """Python code in the sandbox, with ``folder`` as its working folder."""
     folder.chmod(0o755)
-    kernel_folder = folder / "kernel"
-    kernel_folder.mkdir(mode=0o777, exist_ok=True)
-    kernel_folder.chmod(0o777)
     old = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
-        return sandbox.run_sandboxed([sandbox.PYTHON, "-I", "-c", code], folder, kernel_folder, limits,
+        return sandbox.run_sandboxed([sandbox.PYTHON, "-I", "-c", code], folder, limits,
                                      capture_output=True, text=True, timeout=120)
     finally:
         for name, value in old.items():
@@ -48,17 +45,43 @@ def test_the_sandbox_hides_everything_but_the_working_folder(tmp_path):
         "import os, pathlib\n"
         f"print(sorted(os.listdir('.')), os.path.exists({str(secret)!r}), os.path.exists('../../../gradebook.db'))\n"
         "print(os.environ.get('RAY_ADDRESS'), os.environ.get('JUPYTERHUB_API_TOKEN'), os.getuid())\n"
+        "print(os.environ['PATH'])\n"
         "try:\n    print(repr(open('/etc/shadow').read()))\nexcept OSError as e: print('shadow', e.errno)\n"
         "import arena_lib; print('arena_lib', arena_lib.__name__)\n"
         "try:\n    open('planted.txt', 'w')\nexcept OSError as e: print('write', e.errno)\n"
     )
-    result = run_in_sandbox(code, work, RAY_ADDRESS="10.0.0.1:6379", JUPYTERHUB_API_TOKEN="token")
+    result = run_in_sandbox(code, work, RAY_ADDRESS="10.0.0.1:6379", JUPYTERHUB_API_TOKEN="token",
+                            PATH="/home/instructor/secret-tools:" + os.environ["PATH"])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "['kernel', 'notebook.ipynb'] False False"
+    assert lines[0] == "['notebook.ipynb'] False False"
     assert lines[1] == ("None None 65534" if os.geteuid() == 0 else f"None None {os.getuid()}")
-    assert lines[2] in ("''", "shadow 13")  # /etc/shadow: empty or unreadable inside
-    assert lines[3:] == ["arena_lib arena_lib", "write 30"]  # 30: read-only file system
+    assert lines[2] == f"{Path(sandbox.PYTHON).parent}:/usr/local/bin:/usr/bin:/bin"  # none of the instructor's
+    assert lines[3] in ("''", "shadow 13")  # /etc/shadow: empty or unreadable inside
+    assert lines[4:] == ["arena_lib arena_lib", "write 30"]  # 30: read-only file system
+
+
+def test_the_kernel_writes_only_to_small_in_memory_folders_and_not_its_own_memory(tmp_path):
+    code = (
+        "import ctypes, os\n"
+        "def fill(path):\n"
+        "    written = 0\n"
+        "    try:\n"
+        "        with open(path, 'wb') as f:\n"
+        "            while written < 10**9:\n"
+        "                f.write(b'x' * 10**6); written += 10**6\n"
+        "    except OSError as e: return f'{written // 10**6} {e.errno}'\n"
+        "print(fill('/tmp/fill'), fill('/dev/shm/fill'))\n"
+        "x = bytearray(b'hello')\n"
+        "try:\n"
+        "    with open('/proc/self/mem', 'r+b') as mem:\n"
+        "        mem.seek(ctypes.addressof((ctypes.c_char * 5).from_buffer(x))); mem.write(b'HACKD')\n"
+        "except OSError as e: print('mem', e.errno)\n"
+        "print(bytes(x).decode())\n"
+    )
+    result = run_in_sandbox(code, tmp_path, sandbox.Limits(tmp_bytes=50 * 1024**2, shm_bytes=30 * 1024**2))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["52", "28", "31", "28", "mem", "30", "hello"], result.stdout  # ENOSPC, EROFS
 
 
 def test_the_memory_limit_kills_what_grows_past_it(tmp_path):

@@ -1,5 +1,5 @@
 """The grader's kernel client reads a reply that is waiting in its socket, even when pyzmq's
-asyncio poll missed the wake-up for it (arena_grading/kernel_client.py)."""
+asyncio poll missed the wake-up for it (arena_lib/kernel_client.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from nbgrader.preprocessors import Execute
 from traitlets.config.loader import PyFileConfigLoader
 
 from arena_grading.execute import SandboxedExecute
-from arena_grading.kernel_client import RepollingChannel, RepollingKernelClient, RepollingKernelManager
+from arena_lib.kernel_client import RepollingChannel, RepollingKernelClient, RepollingKernelManager
 from tests.notebook_tools import ROOT
 
 

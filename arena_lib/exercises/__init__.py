@@ -36,8 +36,12 @@ def passed(message: str) -> None:
 def attempt(function, *args, advice: str = "", **kwargs):
     """Call a student's function; if it raises, fail the self-check with what it raised and
     what to do, instead of a traceback from deep inside the course's code."""
+    name = getattr(function, "__name__", "your code")
     try:
         return function(*args, **kwargs)
+    except NotImplementedError as error:
+        raise AssertionError(f"{name} raised NotImplementedError: it is not written yet. Replace "
+                             "`raise NotImplementedError()` with your code.") from error
     except Exception as error:  # noqa: BLE001 - whatever it was, the student reads it in words
-        name = getattr(function, "__name__", "your code")
-        raise AssertionError(f"{name} raised {type(error).__name__}: {error}. {advice}".strip()) from error
+        said = f": {error}" if str(error) else ""
+        raise AssertionError(f"{name} raised {type(error).__name__}{said}. {advice}".strip()) from error
