@@ -75,11 +75,18 @@ lock: setup
 test-latest: chromium sandbox
 	$(PYTHON) scripts/test_latest.py
 
-# Env steps/s and each notebook on all cores, then issue 14's table (fast_and_light.py runs
-# time_to_reward.py --cap 150 and notebook_series.py --binder among its rows) at the end.
+# Every benchmark, each writing its section of docs/performance.md. time_to_reward sets the
+# TensorFlow appendix beside the course here; fast_and_light, last, measures the course's
+# speed and memory goals (the course beside RLlib's default and the PyTorch reference, each
+# notebook in the Binder box, start-up, grading in the sandbox).
 bench: setup
 	$(BIN)/python -m bench.env_steps
+	$(BIN)/python -m bench.iteration_profile
 	$(BIN)/python -m bench.notebook_series
+	$(BIN)/python -m bench.scaling
+	$(BIN)/python -m bench.module_comparison
+	$(BIN)/python -m bench.time_to_reward --configs course tensorflow-old-stack
+	$(BIN)/python -m bench.grading
 	$(BIN)/python -m bench.fast_and_light
 
 clean:

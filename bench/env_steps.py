@@ -1,15 +1,17 @@
 """Env steps per second: the bare env, a rollout with random policies, and with rgb frames.
 
-    python bench/env_steps.py
+    python -m bench.env_steps
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
 
 from arena_lib import MultiAgentArena, RandomPolicy, rollout
+from bench import report
 
 
 def bare_env_steps_per_second(steps: int = 200_000) -> float:
@@ -33,7 +35,17 @@ def rollout_steps_per_second(render_mode=None, episodes: int = 200) -> float:
     return steps / (time.perf_counter() - started)
 
 
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    section = report.Section("env-steps", "Env steps per second")
+    rows = []
+    for what, measure in (("bare env.step()", bare_env_steps_per_second),
+                          ("rollout, random policies", rollout_steps_per_second),
+                          ("rollout with rgb frames", lambda: rollout_steps_per_second("rgb_array", 20))):
+        rows.append([what, f"{measure():,.0f}"])
+        print(f"{what + ':':<28}{rows[-1][1]:>9} steps/s", flush=True)
+    section.write(report.table(["what", "env steps per second"], rows))
+
+
 if __name__ == "__main__":
-    print(f"bare env.step:              {bare_env_steps_per_second():>9,.0f} steps/s")
-    print(f"rollout, random policies:   {rollout_steps_per_second():>9,.0f} steps/s")
-    print(f"rollout with rgb frames:    {rollout_steps_per_second('rgb_array', 20):>9,.0f} steps/s")
+    main()

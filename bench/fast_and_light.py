@@ -1,10 +1,11 @@
-"""Issue 14, "Fast and light": every figure of the issue's table that this machine can
-measure, beside the issue's goal, printed at the end as one markdown table.
+"""The course's speed and memory goals: every figure of them that this machine can
+measure, beside its goal, as one markdown table (printed at the end and written to
+docs/performance.md).
 
-    python bench/fast_and_light.py [--quick] [--rows 1 2 3 4 5 6] [--seeds 1 2 3] [--cap 150]
+    python -m bench.fast_and_light [--quick] [--rows 1 2 3 4 5 6] [--seeds 1 2 3] [--cap 150]
                                    [--runs 3] [--notebooks 01 ...] [--assignments 01_arena ...]
 
-Rows, numbered as in the issue:
+Rows:
   1  seconds until agent1+agent2 mean return >= 10 (median over seeds): the course config
      beside the plain PyTorch PPO reference, on all cores and pinned to 1 CPU
   2  the same for RLlib's default PPO config, capped at --cap seconds of training
@@ -15,8 +16,9 @@ Rows, numbered as in the issue:
      process or kernel, on all cores and pinned to 1 CPU (median of --runs)
   6  autograding one student's notebooks 01-04 in the sandbox, in all
 
-It reuses bench/time_to_reward.py, notebook_series.py and grading.py. Their progress
-lines come first, the table last; a row whose measurement fails says why in the table.
+It reuses bench/time_to_reward.py, notebook_series.py and grading.py (their functions,
+not their main(): only this benchmark's section is written). Their progress lines come
+first, the table last; a row whose measurement fails says why in the table.
 --quick is a smoke run of a few minutes: 1 seed, 30 s caps, notebook 01, 1 run, 01_arena.
 """
 
@@ -34,7 +36,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import ROOT, grading
+from bench import ROOT, grading, report
 from bench.notebook_series import notebook_env, run_in_binder_box
 from bench.time_to_reward import REFERENCE, compare, pinned, seconds_to_target
 from tests.notebook_tools import SOLUTIONS
@@ -70,8 +72,7 @@ def row(what: str, goal: str, how: str, figure, found, *args) -> list[str]:
         text = str(error).strip().splitlines()
         now, met = f"failed: {type(error).__name__}: {text[0][:200] if text else ''}", None
     verdict = {True: " (met)", False: " (**not met**)", None: ""}[met]
-    # A "|" inside a cell (an error message) would split the markdown table's row.
-    return [cell.replace("|", "\\|") for cell in (what, now, goal + verdict, f"`{how}`")]
+    return [what, now, goal + verdict, f"`{how}`"]
 
 
 # Rows 1-3: training until the target, bench/time_to_reward.py's children.
@@ -133,7 +134,7 @@ def first_cell_child(notebook: str) -> None:
     import nbformat
     from nbclient import NotebookClient
 
-    from arena_grading.kernel_client import RepollingKernelManager
+    from arena_lib.kernel_client import RepollingKernelManager
 
     nb = nbformat.read(notebook, as_version=4)
     first = next(cell for cell in nb.cells if cell.cell_type == "code")
@@ -212,7 +213,8 @@ def binder_figure(found: dict, notebook: Path):
     return f"working set {memory(working_set)}, with page cache {memory(peak)}; run {seconds:.0f} s", working_set <= 1.0 * GB
 
 
-def grading_figure(graded: dict):
+def grading_figure(found: tuple[dict, list]):
+    graded, _ = found
     steps = graded["sandbox"]
     if failed := [f"{a}: {outcome}" for a, (_, outcome) in steps.items() if outcome != "ok"]:
         raise RuntimeError("; ".join(failed))
@@ -243,9 +245,10 @@ def main() -> None:
     if not notebooks:
         parser.error(f"no notebook's name contains any of {args.notebooks}")
     cores = f"{len(os.sched_getaffinity(0))} cores"
-    me = f"python bench/fast_and_light.py {shlex.join(sys.argv[1:])}".strip()
-    ttr = f"python bench/time_to_reward.py --seeds {' '.join(map(str, args.seeds))} --cap {cap:g} --configs"
-    table, started, load = [], time.time(), os.getloadavg()[0]
+    section = report.Section("speed-and-memory-goals", "The course's speed and memory goals")
+    me = f"python -m bench.fast_and_light {shlex.join(sys.argv[1:])}".strip()
+    ttr = f"python -m bench.time_to_reward --seeds {' '.join(map(str, args.seeds))} --cap {cap:g} --configs"
+    table = []
 
     if rows & {1, 2, 3}:
         configs = ["course", *([REFERENCE] if 1 in rows else []), *(["rllib-default"] if 2 in rows else [])]
@@ -271,7 +274,7 @@ def main() -> None:
         found = attempt(binder, notebooks)
         for nb in notebooks:
             table.append(row(f"4 · Binder box (2 GiB, 1 CPU, JupyterLab) peak working set, full run: {nb.stem}", "<= 1.0 GB",
-                             f"python bench/notebook_series.py --binder {nb.stem}",
+                             f"python -m bench.notebook_series --binder {nb.stem}",
                              binder_figure, found, nb))
 
     if 5 in rows:
@@ -288,17 +291,15 @@ def main() -> None:
     if 6 in rows:
         graded = attempt(grading.grade, args.assignments, 1, grading.modes(no_unsafe=True))
         table.append(row(f"6 · autograding one student's {' '.join(args.assignments)} in the sandbox, in all", "<= 60 s",
-                         f"python bench/grading.py --assignments {' '.join(args.assignments)} --no-unsafe",
+                         f"python -m bench.grading --assignments {' '.join(args.assignments)} --no-unsafe",
                          grading_figure, graded))
 
-    print(f"\n## Issue 14, \"Fast and light\": now vs the goals\n\n"
-          f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(started))}, {(time.time() - started) / 60:.0f} min, "
-          f"this machine: {cores} ({os.cpu_count()} online), load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; `{me}`. "
-          "Seconds are wall-clock; GB = 1e9 bytes, GiB = 2^30 bytes. "
-          "Not measured here: the issue's rows for a 16-core GPU machine.\n")
-    print("| what | now | goal | measured with |\n| --- | --- | --- | --- |")
-    for cells in table:
-        print("| " + " | ".join(cells) + " |")
+    body = (f"Each figure beside its goal, on {cores} ({os.cpu_count()} online); load average "
+            f"{os.getloadavg()[0]:.1f} at the end. Seconds are wall-clock; GB = 1e9 bytes, GiB = 2^30 bytes. "
+            "Goals for a 16-core machine with a GPU are not measured here.\n\n"
+            + report.table(["what", "now", "goal", "measured with"], table))
+    print(f"\n## The course's speed and memory goals\n\n{body}")
+    section.write(body)
 
 
 if __name__ == "__main__":

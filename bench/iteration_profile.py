@@ -2,14 +2,14 @@
 steps, RLModule inference, connectors) against the learner update and the weight
 sync, for the course's config with any of its settings changed.
 
-    python bench/iteration_profile.py [--iterations 20] [--set num_env_runners=0 ...] [--profile]
+    python -m bench.iteration_profile [--iterations 20] [--set num_env_runners=0 ...] [--profile]
 
 Prints the mean seconds per iteration of every timer RLlib reports (after a warm-up
 of 3 iterations), the wall time per iteration measured around train(), and the
 bare env steps that the sampled steps would take. With --profile it samples in the
 driver (num_env_runners=0, so that one profiler sees everything) under cProfile and
 splits an iteration into its parts: the profiler slows Python code, so read the shares,
-not the seconds. Asserts nothing about time.
+not the seconds. Writes the figures to docs/performance.md too; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pstats
 import statistics
 import time
 
+from bench import report
 from bench.env_steps import bare_env_steps_per_second
 from bench.time_to_reward import parse_settings
 
@@ -72,6 +73,7 @@ def main() -> None:
     settings = parse_settings(args.set)
     if args.profile:
         settings["num_env_runners"] = 0
+    section = report.Section("iteration-profile", "Where a training iteration's time goes")
     profiler = cProfile.Profile()
 
     from arena_lib import start_ray
@@ -96,19 +98,32 @@ def main() -> None:
     steps = int(result["env_runners"]["num_env_steps_sampled"])
     algo.stop()
 
-    print(f"settings: {settings or 'the course config'}; {args.iterations} iterations after 3 warm-up ones")
-    print(f"{'wall time per iteration (around train())':<70} {statistics.mean(walls):8.3f} s")
-    for name, values in sorted(samples.items(), key=lambda item: -statistics.mean(item[1])):
-        if statistics.mean(values) >= 0.0005:
-            print(f"  {name:<68} {statistics.mean(values):8.4f} s")
-    print(f"{f'{steps} bare env steps, random actions, no RLlib':<70} {steps / bare_env_steps_per_second(steps):8.3f} s")
+    # (what, mean seconds per iteration); RLlib's timers indented under the wall time.
+    rows = [("wall time per iteration (around train())", statistics.mean(walls))]
+    rows += [(f"  {name}", statistics.mean(values))
+             for name, values in sorted(samples.items(), key=lambda item: -statistics.mean(item[1]))
+             if statistics.mean(values) >= 0.0005]
+    rows.append((f"{steps} bare env steps, random actions, no RLlib", steps / bare_env_steps_per_second(steps)))
+    what = f"settings: {settings or 'the course config'}; {args.iterations} iterations after 3 warm-up ones"
+    print(what)
+    for name, seconds in rows:
+        print(f"{name:<70} {seconds:8.4f} s")
+    body = (f"Mean seconds per iteration of every timer RLlib reports; {what}.\n\n"
+            + report.table(["what", "seconds per iteration"],
+                           [[f"`{name.strip()}`" if name.startswith("  ") else name, f"{seconds:.4f}"]
+                            for name, seconds in rows]))
     if args.profile:
         stats = pstats.Stats(profiler)
         whole = stats.total_tt
+        shares = [(part, 100 * seconds / whole) for part, seconds in profiled_parts(stats).items()]
         print(f"\nunder cProfile: {whole / args.iterations:.3f} s per iteration; each part's share of it")
-        for part, seconds in profiled_parts(stats).items():
-            print(f"  {part:<68} {100 * seconds / whole:7.1f} %")
-
+        for part, share in shares:
+            print(f"  {part:<68} {share:7.1f} %")
+        body += (f"\n\nUnder cProfile ({whole / args.iterations:.3f} s per iteration, slowed by the profiler): "
+                 "each part's share of an iteration; indented parts are within the one above.\n\n"
+                 + report.table(["part", "share"], [[part.replace("  ", "&nbsp;&nbsp;"), f"{share:.1f} %"]
+                                                   for part, share in shares]))
+    section.write(body)
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,8 @@
 """Run every solutions notebook top to bottom with the full training budget (as a
-student would) and print its wall seconds and peak memory.
+student would): its wall seconds and peak memory, printed and written to
+docs/performance.md (a section for each of the plain, --grading and --binder runs).
 
-    python bench/notebook_series.py [--grading] [--binder] [07 ...]
+    python -m bench.notebook_series [--grading] [--binder] [07 ...]
 
 Names given (07, tune, ...) run only the notebooks whose file name contains one.
 
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from arena_lib.process_memory import run_measured
-from bench import ROOT
+from bench import ROOT, report
 
 
 def notebook_env(grading: bool = False) -> dict:
@@ -39,10 +40,10 @@ def notebook_env(grading: bool = False) -> dict:
 
 
 def run_plain(notebook: Path, env: dict, work: str):
-    # The grader's kernel client: it reads each reply when it comes (arena_grading/kernel_client.py).
+    # The grader's kernel client: it reads each reply when it comes (arena_lib/kernel_client.py).
     command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                "--ExecutePreprocessor.timeout=600",
-               "--ExecutePreprocessor.kernel_manager_class=arena_grading.kernel_client.RepollingKernelManager",
+               "--ExecutePreprocessor.kernel_manager_class=arena_lib.kernel_client.RepollingKernelManager",
                "--output-dir", work, str(notebook)]
     return run_measured(command, timeout=900, env=env, cwd=work)
 
@@ -66,13 +67,20 @@ def main() -> None:
         parser.error(f"no notebook's name contains any of {args.only}; the notebooks: "
                      + ", ".join(p.name for p in sorted(ROOT.glob("solutions/*/*.ipynb"))))
     env = notebook_env(args.grading)
+    budget = "the grading budgets" if args.grading else "the full training budget"
+    # One section per kind of run: a --binder run does not replace the plain run's figures.
+    name = "notebook-series" + ("-grading" if args.grading else "") + ("-binder" if args.binder else "")
+    section = report.Section(name, f"Each notebook's run with {budget}" + (", in the Binder box" if args.binder else ""))
     box = None
     if args.binder:
         from tests.binder_box import Box
 
         box = Box()
-        print(f"in {box.describe()}, JupyterLab beside the kernel")
-    total = 0.0
+        where = f"in {box.describe()}, JupyterLab beside the kernel"
+    else:
+        where = "on all of this machine's cores; peak: the PSS of the whole process tree (nbconvert, kernel, Ray)"
+    print(where)
+    total, rows = 0.0, []
     # In the box, "peak" counts page cache too; "working set" leaves out the inactive part,
     # which the kernel frees before the limit kills anything (what Binder's Kubernetes watches).
     print(f"{'notebook':<32} {'seconds':>8} {'peak':>8}" + (f" {'working set':>11}" if box else "") + "  result")
@@ -86,7 +94,14 @@ def main() -> None:
         verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
         extra = f" {working_set / 2**30:>8.2f}GiB" if box else ""
         print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>5.2f}GiB{extra}  {verdict}", flush=True)
+        rows.append([notebook.name, f"{seconds:.1f}", f"{peak / 2**30:.2f} GiB",
+                     *([f"{working_set / 2**30:.2f} GiB"] if box else []), verdict])
     print(f"{'whole series':<32} {total:>8.1f}")
+    rows.append(["whole series", f"{total:.1f}", "", *([""] if box else []), ""])
+    header = ["notebook", "seconds", "peak", *(["working set"] if box else []), "result"]
+    explained = (" Peak: the box's (JupyterLab, kernel, all of Ray, page cache); working set: the peak less "
+                 "inactive page cache, which the kernel frees before the limit kills anything." if box else "")
+    section.write(f"Top to bottom with {budget}, {where}.{explained}\n\n" + report.table(header, rows))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """A minimal single-process PyTorch PPO on the arena: the yardstick that
 bench/time_to_reward.py runs beside the RLlib configs (not course material).
 
-    python bench/ppo_reference.py [SEED ...]
+    python -m bench.ppo_reference [SEED ...]
 
 It mirrors the course's setup: one policy per agent, observations one-hot
 encoded as the course's flatten_observations connector does, [64, 64] tanh
@@ -33,8 +33,8 @@ MINIBATCH_SIZE = 256
 LR = 3e-3
 CLIP = 0.2
 GAMMA = 0.99  # the course sets none; RLlib's default is 0.99 too
-# The common PPO value, and the course's (RLlib's default is 1.0, which here takes
-# more iterations: seeds 1-3, 41, 36, 23 instead of 22, 24, 20).
+# The common PPO value, and the course's (RLlib's default is 1.0, which takes more
+# iterations to the target here).
 LAMBDA = 0.95
 ENTROPY_COEFF = 0.0  # the course sets none; RLlib's default is 0
 VF_LOSS_COEFF = 1.0  # RLlib's default

@@ -3,12 +3,18 @@ against RLlib's default PPO config and a plain PyTorch PPO (bench/ppo_reference.
 the same nets and batch in one process, no Ray) as a yardstick, side by side in
 one run, with the peak PSS of each training's whole process tree (driver + Ray).
 
-    python bench/time_to_reward.py [--configs course rllib-default pytorch-reference] [--seeds 1 2 3] [--cap 300] [--cpus 1]
+    python -m bench.time_to_reward [--configs course rllib-default pytorch-reference] [--seeds 1 2 3] [--cap 300] [--cpus 1]
 
 Each training runs in its own process (a fresh Ray for the RLlib configs), one
 after the other, with PYTHONHASHSEED set to its seed so that a seed repeats (see
 repeatable_env); --cpus N pins each to N cores (--cpus 1 as `taskset -c 0`).
-Prints figures; asserts nothing about time.
+Prints figures and writes them to docs/performance.md; asserts nothing about time.
+
+One more config runs only when named: `--configs course tensorflow-old-stack` sets the
+TensorFlow appendix (notebook 7) beside the course. Its config is that notebook's: RLlib's
+old API stack on TensorFlow, one thread per TF session, the 10 envs sampled in the driver,
+with the two policies and the mapping function of exercise 7a's reference solution. Its
+process imports TensorFlow (arena_lib.tf_appendix), which the others never do.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import sys
 import time
 
 from arena_lib.process_memory import run_measured
-from bench import ROOT
+from bench import ROOT, report
 
 TARGET = 10.0
 # "pytorch-reference" is no RLlib config: its child runs ppo_reference.train_to_target.
 CONFIGS = ("course", "rllib-default", "pytorch-reference")
 REFERENCE = "pytorch-reference"
+# Named only on request: its process imports TensorFlow, which takes seconds and memory.
+TENSORFLOW = "tensorflow-old-stack"
+KNOWN_CONFIGS = (*CONFIGS, TENSORFLOW)
 
 
 def parse_settings(items) -> dict:
@@ -48,7 +57,7 @@ def course_variant(name: str) -> tuple[dict, int | None]:
 
 def config_name(name: str) -> str:
     """argparse type: a known config, or the course config with settings changed."""
-    if name in CONFIGS:
+    if name in KNOWN_CONFIGS:
         return name
     if name.startswith("course:"):
         from arena_lib.training import COURSE_SETTINGS
@@ -57,7 +66,7 @@ def config_name(name: str) -> str:
         if not unknown:
             return name
         raise argparse.ArgumentTypeError(f"unknown setting(s) {unknown}; allowed: {sorted(COURSE_SETTINGS)} and torch_threads")
-    raise argparse.ArgumentTypeError(f"{name!r}: use one of {list(CONFIGS)} or course:KEY=VALUE,...")
+    raise argparse.ArgumentTypeError(f"{name!r}: use one of {list(KNOWN_CONFIGS)} or course:KEY=VALUE,...")
 
 
 def build_config(name: str, seed: int):
@@ -77,7 +86,32 @@ def build_config(name: str, seed: int):
             .multi_agent(policies=set(POLICY_OF_AGENT.values()), policy_mapping_fn=agent_to_policy)
             .debugging(seed=seed)
         )
-    raise ValueError(f"unknown RLlib config {name!r}; use 'course' or 'rllib-default'")
+    if name == TENSORFLOW:
+        return tensorflow_config(seed)
+    raise ValueError(f"unknown RLlib config {name!r}; use 'course', 'rllib-default' or {TENSORFLOW!r}")
+
+
+def tensorflow_config(seed: int):
+    """Notebook 7's config, as its cell builds it, with exercise 7a's policies: call
+    arena_lib.tf_appendix.use_tensorflow() before this, in a process without RLlib yet."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from arena_lib.env import MultiAgentArena
+    from tests.notebook_tools import run_solution
+
+    exercise = run_solution("07_tensorflow_appendix", "ex7_policies_2021")
+    one_thread = {"intra_op_parallelism_threads": 1, "inter_op_parallelism_threads": 1}
+    return (
+        PPOConfig()
+        .api_stack(enable_rl_module_and_learner=False, enable_env_runner_and_connector_v2=False)
+        .framework("tf", tf_session_args=one_thread, local_tf_session_args=one_thread)
+        .environment(MultiAgentArena, env_config={"width": 10, "height": 10, "ts": 100})
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=10)
+        .training(train_batch_size=1000, minibatch_size=256, num_epochs=5, lr=5e-3,
+                  lambda_=0.95, use_kl_loss=False, model={"fcnet_hiddens": [64, 64]})
+        .multi_agent(policies=exercise["policies"], policy_mapping_fn=exercise["policy_mapping_fn"])
+        .debugging(seed=seed, log_level="ERROR")  # the old stack resets RLlib's log level in each process
+    )
 
 
 def child(name: str, seed: int, cap: float) -> None:
@@ -87,6 +121,11 @@ def child(name: str, seed: int, cap: float) -> None:
 
         print(json.dumps(train_to_target(seed, cap, TARGET)))
         return
+    if name == TENSORFLOW:
+        from arena_lib.tf_appendix import use_tensorflow
+
+        # First: RLlib looks for TensorFlow once, when it is imported.
+        use_tensorflow()
     from arena_lib import start_ray
 
     threads = course_variant(name)[1] if name.startswith("course") else None
@@ -104,7 +143,7 @@ def child(name: str, seed: int, cap: float) -> None:
         if ret >= TARGET:
             break
     seconds = time.perf_counter() - started
-    steps = float(result["env_runners"]["num_env_steps_sampled_lifetime"])
+    steps = float(result["num_env_steps_sampled_lifetime"])  # at the top level on both API stacks
     print(json.dumps({"seconds": seconds, "reached": bool(ret >= TARGET), "return": ret,
                       "iterations": iterations, "env_steps": steps}))
 
@@ -125,7 +164,7 @@ def repeatable_env(seed: int) -> dict:
 
     RLlib keeps agent and module IDs in sets, whose order of iteration Python draws anew in each
     process (hash randomization); that order decides which policy draws its random actions first,
-    so the same RLlib seed took 7 iterations in one process and 12 in the next. With the hash
+    so the same RLlib seed can take a different number of iterations in each process. With the hash
     seed fixed too, a seed is one repeatable run (same iterations and returns, with EnvRunners too).
     """
     return {**os.environ, "PYTHONHASHSEED": str(seed)}
@@ -133,8 +172,8 @@ def repeatable_env(seed: int) -> dict:
 
 def compare(configs, seeds, cap: float, cpus: int | None = None) -> dict[str, list[tuple[dict, int]]]:
     """Train each config with each seed, each in a child process (pinned to ``cpus`` cores if
-    given), printing a line per run; return {config: [(its JSON row, peak tree PSS in bytes)]}.
-    A failed run's row is {"error": "seed N: why (its last line of stderr)"}."""
+    given), printing a line per run; return {config: [(its JSON row and its seed, peak tree PSS in
+    bytes)]}. A failed run's row is {"seed": N, "error": "seed N: why (its last line of stderr)"}."""
     print(f"{'config':<36} {'seed':>4} {'seconds':>8} {'reached':>8} {'return':>7} {'iters':>6} {'env steps':>10} {'peak PSS':>9}"
           + (f"  (pinned to {cpus} core(s))" if cpus else ""))
     runs = {}
@@ -148,20 +187,63 @@ def compare(configs, seeds, cap: float, cpus: int | None = None) -> dict[str, li
                 print(f"{name:<36} {seed:>4} FAILED (exit {result.returncode}):\n{result.stderr[-2000:]}")
                 last = result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]
                 error = f"killed after {seconds:.0f} s (timeout)" if seconds >= cap + 300 else last[0]
-                runs.setdefault(name, []).append(({"error": f"seed {seed}: {error}"}, peak))
+                runs.setdefault(name, []).append(({"seed": seed, "error": f"seed {seed}: {error}"}, peak))
                 continue
-            row = json.loads(result.stdout.strip().splitlines()[-1])
+            row = {"seed": seed, **json.loads(result.stdout.strip().splitlines()[-1])}
             runs.setdefault(name, []).append((row, peak))
             print(f"{name:<36} {seed:>4} {row['seconds']:>8.1f} {str(row['reached']):>8} {row['return']:>7.1f} "
                   f"{row['iterations']:>6} {row['env_steps']:>10.0f} {peak / 2**30:>6.2f}GiB", flush=True)
     return runs
 
 
+def summary(runs: dict, cap: float) -> list[str]:
+    """One line per config (median seconds to the target, max peak PSS), then the ratios."""
+    done = {name: [(seconds_to_target(row), peak) for row, peak in rows if "error" not in row]
+            for name, rows in runs.items()}
+    done = {name: rows for name, rows in done.items() if rows}
+    medians = {name: statistics.median(s for s, _ in rows) for name, rows in done.items()}
+    lines = []
+    for name, rows in done.items():
+        shown = f"{medians[name]:.1f} s" if medians[name] != float("inf") else f"> {cap:.0f} s (not reached)"
+        lines.append(f"{name}: median seconds to return >= {TARGET:g}: {shown}; "
+                     f"max peak PSS {max(p for _, p in rows) / 2**30:.2f} GiB")
+    course = medians.get("course")
+    if course is not None and "rllib-default" in medians:
+        if medians["rllib-default"] == float("inf"):
+            lines.append(f"course is more than {cap / course:.1f}x faster (default did not reach the target)")
+        else:
+            lines.append(f"course is {medians['rllib-default'] / course:.1f}x faster than RLlib's default")
+    # What RLlib's machinery (Ray, EnvRunners, connectors) costs over a bare loop.
+    if course is not None and REFERENCE in medians and max(course, medians[REFERENCE]) < float("inf"):
+        lines.append(f"course takes {course / medians[REFERENCE]:.1f}x the time of the plain PyTorch reference")
+    return lines
+
+
+def markdown(runs: dict, cap: float, cpus: int | None) -> str:
+    """The runs as a table, the summary below it."""
+    rows = []
+    for name, results in runs.items():
+        for row, peak in results:
+            if "error" in row:
+                error = row["error"].removeprefix(f"seed {row['seed']}: ")
+                rows.append([f"`{name}`", row["seed"], f"failed: {error}", "", "", "", "", f"{peak / 2**30:.2f} GiB"])
+                continue
+            rows.append([f"`{name}`", row["seed"], f"{row['seconds']:.1f}", "yes" if row["reached"] else "no",
+                         f"{row['return']:.1f}", row["iterations"], f"{row['env_steps']:.0f}",
+                         f"{peak / 2**30:.2f} GiB"])
+    where = f"each run pinned to {cpus} core(s)" if cpus else "each run on all cores"
+    return (f"Training until agent1+agent2 mean return >= {TARGET:g}, at most {cap:g} s of training per run; "
+            f"{where}.\n\n"
+            + report.table(["config", "seed", "seconds", "reached", "return", "iterations", "env steps",
+                            "peak PSS"], rows)
+            + "\n\n" + "\n".join(f"- {line}" for line in summary(runs, cap)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", type=config_name, default=list(CONFIGS),
-                        help=f"{', '.join(CONFIGS)}, or the course's with settings changed: "
-                             "course:num_env_runners=0,torch_threads=1")
+                        help=f"{', '.join(KNOWN_CONFIGS)}, or the course's with settings changed: "
+                             f"course:num_env_runners=0,torch_threads=1 (default: {' '.join(CONFIGS)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--cap", type=float, default=300.0, help="seconds of training before giving up")
     parser.add_argument("--cpus", type=int, help="pin each run to this many cores (1: as taskset -c 0)")
@@ -170,29 +252,12 @@ def main() -> None:
     if args.child:
         return child(args.child[0], int(args.child[1]), args.cap)
 
+    section = report.Section("time-to-reward", f"Seconds of training until a mean return of {TARGET:g}")
     runs = compare(args.configs, args.seeds, args.cap, args.cpus)
-    summary = {name: [(seconds_to_target(row), peak) for row, peak in rows if "error" not in row]
-               for name, rows in runs.items()}
-    summary = {name: rows for name, rows in summary.items() if rows}
     print()
-    for name, rows in summary.items():
-        median = statistics.median(s for s, _ in rows)
-        shown = f"{median:.1f} s" if median != float("inf") else f"> {args.cap:.0f} s (not reached)"
-        print(f"{name}: median seconds to return >= {TARGET:g}: {shown}; "
-              f"max peak PSS {max(p for _, p in rows) / 2**30:.2f} GiB")
-    if "course" in summary and "rllib-default" in summary:
-        course = statistics.median(s for s, _ in summary["course"])
-        default = statistics.median(s for s, _ in summary["rllib-default"])
-        if default == float("inf"):
-            print(f"course is more than {args.cap / course:.1f}x faster (default did not reach the target)")
-        else:
-            print(f"course is {default / course:.1f}x faster than RLlib's default")
-    if "course" in summary and REFERENCE in summary:
-        course = statistics.median(s for s, _ in summary["course"])
-        reference = statistics.median(s for s, _ in summary[REFERENCE])
-        # What RLlib's machinery (Ray, EnvRunners, connectors) costs over a bare loop.
-        if max(course, reference) < float("inf"):
-            print(f"course takes {course / reference:.1f}x the time of the plain PyTorch reference")
+    for line in summary(runs, args.cap):
+        print(line)
+    section.write(markdown(runs, args.cap, args.cpus))
 
 
 if __name__ == "__main__":
