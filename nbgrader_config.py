@@ -22,12 +22,14 @@ c.AsyncKernelManager.client_factory = "arena_lib.kernel_client.RepollingKernelCl
 c.LimitOutput.max_lines = 200
 
 # Without JupyterHub: notebooks downloaded from an LMS, as zip files or loose files
-# in downloaded/<assignment>/archive/, named "<student>_<any numbers>_<notebook>",
-# e.g. "alice_4711_01_rl_and_the_arena.ipynb" (Canvas adds LATE_ for late work).
+# in downloaded/<assignment>/archive/, named "<student>_<any numbers>_<file>",
+# e.g. "alice_4711_01_rl_and_the_arena.ipynb" (Canvas adds LATE_ for late work); the file is
+# a notebook or notebook 8's agent, "alice_4711_08_league_agent.safetensors".
 # `nbgrader zip_collect <assignment>` puts them into submitted/<student>/<assignment>/.
 c.FileNameCollectorPlugin.named_regexp = (
-    r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>\d\d_\w+\.ipynb)$"
+    r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>\d\d_\w+\.(?:ipynb|safetensors))$"
 )
+c.FileNameCollectorPlugin.valid_ext = [".ipynb", ".safetensors"]
 
 # Grading in a sandbox (arena_grading, see docs/grading-sandbox.md: what a student's code can and
 # cannot do while it is graded): each submission's kernel runs in bubblewrap with no

@@ -14,7 +14,10 @@ command line over it (``__main__``):
   the student's kernel) compares them with the reference solution's answers;
 - ``feedback``: feedback without the hidden tests, outputs sanitized;
 - ``kernelspec``: installs the grading kernel;
-- ``release``: the student-only copy of the course.
+- ``release``: the student-only copy of the course;
+- ``tournament``: the class's agents play each other; a leaderboard, grades untouched;
+- ``report``: what the class got wrong, read from the gradebook and the judge's records;
+- ``names``: pseudonyms for pages posted to the class.
 
 (``arena_lib.kernel_client``, which reads each of a kernel's replies when it comes, is in
 ``arena_lib``: the students' Validate button uses it too.)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def parser() -> argparse.ArgumentParser:
                     "zip_collect (if downloaded/ASSIGNMENT/archive/ exists), the hidden tests' reference answers, "
                     "autograde for each student (one at a time, or in parallel on Ray), generate_feedback and "
                     "export. Students already graded are skipped, so a run that was stopped finishes the rest when "
-                    "started again. At the end it lists who was not graded and why, and whose code sends the notebook to "
-                    "manual grading and why; it exits 1 if there is anyone in either list, 2 if grading could not "
+                    "started again. At the end it lists who was not graded and why, and whose code sends the "
+                    "notebook to manual grading and why; it exits 1 if there is anyone in either list, 2 if grading could not "
                     "start.")
     grade.add_argument("assignment", help="the assignment's folder name in solutions/, e.g. 01_arena")
     where = grade.add_mutually_exclusive_group()
@@ -74,6 +75,38 @@ def parser() -> argparse.ArgumentParser:
     release.add_argument("--repository", default="hands-on-rllib/hands-on-rllib-students", metavar="OWNER/NAME",
                          help="the public GitHub repository the students' Binder badge opens (default: %(default)s)")
 
+    report = commands.add_parser(
+        "report", help="after grading: what the class got wrong, as one HTML page and a CSV",
+        description="Read the gradebook and what the judge recorded while grading ASSIGNMENT (nothing is run "
+                    "again) and write reports/ASSIGNMENT/report.html and report.csv: the distribution of scores, "
+                    "for each exercise the share of students with full, some and no points, the hidden cases "
+                    "answered wrong most often (what most of them answered, what was expected), the most frequent "
+                    "errors, who was not graded and why, who is graded by hand, and the grading time per student.")
+    report.add_argument("assignment", help="the graded assignment, e.g. 01_arena")
+    report.add_argument("--anonymize", action="store_true",
+                        help="pseudonyms instead of student ids, also inside the messages quoted")
+
+    tournament = commands.add_parser(
+        "tournament", help="play every student's agent against every other and write a leaderboard",
+        description="Read each student's agent file (submitted/<student>/ASSIGNMENT/ASSIGNMENT_agent.safetensors), "
+                    "play every pairing in both roles over fixed seeds, with the course's baseline agents, rate "
+                    "everyone with openskill and write tournament/ASSIGNMENT/leaderboard.html and leaderboard.csv (and "
+                    "baselines.csv: each student's games against the baselines, with real ids, for grading). "
+                    "Files that cannot play are listed with the reason and left out. The same files give the same "
+                    "ratings however many workers play them. Grades do not change. Exits 1 if a file was left out, "
+                    "2 if fewer than two agents can play.")
+    tournament.add_argument("assignment", help="the assignment whose agents play, e.g. 08_league")
+    where = tournament.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive, default=1, metavar="N",
+                       help="play on N cores of this machine, as Ray tasks (default: 1, in this process)")
+    where.add_argument("--ray-address", metavar="ADDR", help="play on the running Ray cluster at ADDR")
+    tournament.add_argument("--games", type=positive, default=8, metavar="N",
+                            help="games (seeds) per pairing, each played in both roles (default %(default)s)")
+    tournament.add_argument("--anonymize", action="store_true",
+                            help="show pseudonyms instead of student ids (for a leaderboard posted to the class)")
+    tournament.add_argument("--no-baselines", action="store_true",
+                            help="leave out the course's baseline agents (random, scripted, the course's own)")
+
     commands.add_parser("check-sandbox", help="start a tiny sandbox and say whether grading can use it")
     commands.add_parser("install-kernel", help="install the grading kernel into this Python environment "
                                                "(make setup does it)")
@@ -102,6 +135,17 @@ def main(argv: list[str]) -> int:
             return 2
         print(f"wrote the student release, {len(files)} files, into {args.folder}")
         return 0
+    if args.command == "report":
+        from arena_grading.report import run
+
+        return run(Path.cwd(), args.assignment, anonymize=args.anonymize)
+    if args.command == "tournament":
+        # Its matrices are small: one BLAS thread is faster than several (set before numpy loads).
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        from arena_grading.tournament import run
+
+        return run(Path.cwd(), args.assignment, workers=args.workers, address=args.ray_address, episodes=args.games,
+                   anonymize=args.anonymize, with_baselines=not args.no_baselines)
     if args.command == "install-kernel":
         from arena_grading import kernelspec
 

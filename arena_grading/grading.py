@@ -166,6 +166,7 @@ def grade(course: Path, assignment: str, *, workers: int | None = None, ray_addr
                                           sandboxed=sandboxed, retries=retries)
         result.skipped = skipped
         result.note_reviews(course)
+        result.record(course)
         if not sandboxed:
             stop_leftovers(course)
         finish(course, assignment, list(students))

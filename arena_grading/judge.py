@@ -141,6 +141,7 @@ class JudgeAnswers(NbGraderPreprocessor):
         if record:
             record.write_text(json.dumps({"review": [str(f) for f in reading.review],
                                           "refused": [str(f) for f in reading.refusals]}, indent=1))
+        record_verdicts, findings = outcomes.record_path(self.config, resources, "verdicts.json"), {}
         for cell in nb.cells:
             if not is_test_cell(cell):
                 continue
@@ -159,11 +160,36 @@ class JudgeAnswers(NbGraderPreprocessor):
                     "machinery, which an automatic grade cannot trust (" + "; ".join(
                         str(f) for f in reading.review[:5]) + ").", REVIEW_NAME))
             if grade_id not in reference or reading.refusals or reading.review:
+                findings[grade_id] = {"outcome": "refused" if reading.refusals else "review"}
                 continue
             problem = verdict(reference[grade_id], reports, grade_id)
-            if problem and not any(o.output_type == "error" for o in cell.outputs):
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if problem and not errors:
                 cell.outputs.insert(0, failure_output(problem))  # an error already explains itself
+            findings[grade_id] = finding(reference[grade_id], reports, grade_id, errors)
+        if record_verdicts:
+            record_verdicts.write_text(json.dumps(findings, indent=1))
         return nb, resources
+
+
+def finding(expected: dict, reports: list[dict], grade_id: str, errors: list) -> dict:
+    """What the class report reads of one test cell: right, an error (its name and first line),
+    no report, or the hidden cases the student's answers got wrong (with what they gave)."""
+    if errors:
+        error = errors[0]
+        first_line = str(error.evalue).splitlines()[0][:200] if error.evalue else ""
+        return {"outcome": "error", "error": f"{error.ename}: {first_line}"}
+    if verdict(expected, reports, grade_id) is None:
+        return {"outcome": "right"}
+    answers = {}
+    for report in reports:
+        if report.get("grade_id") == grade_id and isinstance(report.get("answers"), dict):
+            answers.update(report["answers"])
+    if not reports or answers.keys() != expected["answers"].keys():
+        return {"outcome": "no report"}
+    wrong = {case: _short(answers[case]) for case, value in expected["answers"].items()
+             if not same(value, answers[case])}
+    return {"outcome": "wrong", "wrong": wrong}
 
 
 class FlagForReview(NbGraderPreprocessor):

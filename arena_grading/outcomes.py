@@ -125,6 +125,18 @@ class ClassResult:
             for student, why in sorted(self.not_graded.items()):
                 print(f"  {student}: {why}", file=err)
 
+    def record(self, course: Path) -> None:
+        """Each student's part of this run (``grading.json``): how long grading it took, where, and
+        why it was not graded; the class report reads them."""
+        where = {student: node for node, students in self.nodes.items() for student in students}
+        for student in [*self.graded, *self.not_graded]:
+            folder = student_folder(course, self.assignment, student)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "grading.json").write_text(json.dumps({
+                "seconds": self.seconds.get(student), "where": where.get(student, self.where),
+                "graded": student in self.graded, "why not": self.not_graded.get(student),
+                "review": self.review.get(student)}, indent=1))
+
     def note_reviews(self, course: Path) -> None:
         """Read what the judge found in each graded student's code."""
         for student in self.graded:

@@ -19,7 +19,9 @@ import nbformat
 TEMPLATES = Path(__file__).parent / "student_release"
 COPIED = ["notebooks", "arena_lib", "environment.yml", "postBuild", "start", "requirements/course.lock.txt",
           "requirements/tf.lock.txt", "docs/performance.md"]
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "checkpoints", "tune_results")
+# What running the notebooks leaves beside them (notebook 8's agent file among it) stays out.
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "checkpoints", "tune_results",
+                                 "[0-9][0-9]_*_agent.safetensors")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 BINDER = ("[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{repository}/main"
           "?urlpath=lab/tree/notebooks/01_arena/01_rl_and_the_arena.ipynb)")

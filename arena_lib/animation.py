@@ -96,4 +96,21 @@ def animate_episode(episode, fps: int = 5, size_inches: float = 4.0):
 
     animation = FuncAnimation(fig, draw, frames=len(frames), interval=1000 / fps, blit=False)
     with matplotlib.rc_context({"animation.embed_limit": 50.0}):
-        return HTML(animation.to_jshtml(default_mode="once"))
+        return HTML(without_icon_font(animation.to_jshtml(default_mode="once")))
+
+
+# matplotlib's player draws its buttons with Font Awesome from a CDN: offline (a saved page,
+# nbgrader feedback, the tournament's leaderboard) they would be blank. Plain characters instead.
+BUTTON_LABELS = {"fa fa-play fa-flip-horizontal": "&#9664;", "fa fa-fast-backward": "|&#9664;&#9664;",
+                 "fa fa-step-backward": "|&#9664;", "fa fa-pause": "&#10074;&#10074;", "fa fa-play": "&#9654;",
+                 "fa fa-step-forward": "&#9654;|", "fa fa-fast-forward": "&#9654;&#9654;|", "fa fa-minus": "&minus;",
+                 "fa fa-plus": "+"}
+
+
+def without_icon_font(page: str) -> str:
+    import re
+
+    page = re.sub(r'<link rel="stylesheet"\s*href="[^"]*font-awesome[^"]*">', "", page)
+    for icon, label in BUTTON_LABELS.items():
+        page = page.replace(f'<i class="{icon}"></i>', label)
+    return page

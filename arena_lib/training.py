@@ -175,12 +175,16 @@ def train(
     history = history if history is not None else TrainingHistory()
     budget = iterations if iterations is not None else max_iterations
     started = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
+    # The bar shows the policies that learn (a league's frozen snapshots would crowd it).
+    learning = getattr(algo.config, "policies_to_train", None)
+    shown = None if learning is None or callable(learning) else set(learning)
     with tqdm(total=budget, desc="training", unit="iter", disable=not progress) as bar:
         for _ in range(budget):
             result = algo.train()
             history.record(result, time.perf_counter() - started)
             postfix = {"return": f"{history.last_return:.1f}"}
-            postfix.update({p: f"{r[-1]:.1f}" for p, r in sorted(history.policy_returns.items())})
+            postfix.update({p: f"{r[-1]:.1f}" for p, r in sorted(history.policy_returns.items())
+                            if shown is None or p in shown})
             bar.set_postfix(postfix)
             bar.update()
             if target_return is not None and history.last_return >= target_return:

@@ -67,6 +67,7 @@ def contexts(algorithms) -> dict:
         "06_tune_and_scale": {"tune": tune, "METRIC": METRIC, "arena_ppo_config": arena_ppo_config,
                               "base_config": arena_ppo_config(seed=1).env_runners(num_env_runners=0)},
         "07_tensorflow_appendix": {"PPOConfig": PPOConfig},
+        "08_league": {},
     }
 
 
@@ -162,7 +163,7 @@ def test_what_the_self_checks_expect_is_what_the_reference_gives():
     from ray.rllib.core.columns import Columns
 
     from arena_lib.answers import same_answer
-    from arena_lib.exercises import arena, evaluation, models
+    from arena_lib.exercises import arena, evaluation, league, models
     from arena_lib.exercises.models import rounded
     from arena_lib.models import build_modules, set_fixed_weights
     from arena_lib.policies import random_policies
@@ -208,6 +209,12 @@ def test_what_the_self_checks_expect_is_what_the_reference_gives():
                 models.CHECKED_SEQUENCES)})),
         }
     agree(models.EXPECTED, now, "models.EXPECTED")
+
+    league_policy = run_solution("08_league", "ex8_league_policy")["league_policy"]
+    agree(league.EXPECTED_POLICIES, [league_policy(*case) for case in league.POLICY_CASES], "league.EXPECTED_POLICIES")
+    should_snapshot = run_solution("08_league", "ex8_should_snapshot")["should_snapshot"]
+    agree([case[3] for case in league.SNAPSHOT_CASES], [should_snapshot(*case[:3]) for case in league.SNAPSHOT_CASES],
+          "league.SNAPSHOT_CASES")
 
 
 def test_the_course_ships_no_code_that_computes_a_self_checks_answer():

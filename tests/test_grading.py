@@ -9,9 +9,11 @@ import subprocess
 
 import pytest
 
+from arena_lib.agents import load_agent
+from tests.agent_files import random_agent, save
 from tests.grading_run import grade, not_graded, processes_in, read_grades
 from tests.notebook_tools import make_course, nbgrader
-from tests.submissions import arena_class
+from tests.submissions import Submission
 
 pytestmark = pytest.mark.slow
 # The class (grading_run.py, graded once per session): 01_arena from an LMS zip, with the
@@ -86,25 +88,48 @@ def test_the_script_says_what_it_needs(tmp_path):
 
 
 def test_jupyterhub_exchange_release_fetch_submit_collect(tmp_path):
-    """The JupyterHub cycle on one machine, with the exchange in a temporary folder."""
+    """The JupyterHub cycle on one machine, with the exchange in a temporary folder; notebook 8's
+    agent file travels with its notebook."""
     course = make_course(tmp_path)
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     student_home = tmp_path / "student"
     student_home.mkdir()
     where = f"--Exchange.root={exchange}"
-    nbgrader("generate_assignment", "01_arena", cwd=course)
-    nbgrader("release_assignment", "01_arena", where, cwd=course)
+    nbgrader("generate_assignment", "08_league", cwd=course)
+    nbgrader("release_assignment", "08_league", where, cwd=course)
 
     listed = nbgrader("list", "--course=hands-on-rllib", where, cwd=student_home)
-    assert "01_arena" in listed.stdout + listed.stderr
-    nbgrader("fetch_assignment", "01_arena", "--course=hands-on-rllib", where, cwd=student_home)
-    fetched = student_home / "01_arena"
+    assert "08_league" in listed.stdout + listed.stderr
+    nbgrader("fetch_assignment", "08_league", "--course=hands-on-rllib", where, cwd=student_home)
+    fetched = student_home / "08_league"
     (notebook,) = fetched.glob("*.ipynb")
-    submission, _ = arena_class()["alice"]
-    submission.write(notebook)
-    nbgrader("submit", "01_arena", "--course=hands-on-rllib", where, cwd=student_home)
+    Submission("08_league").solve().write(notebook)
+    agent = save(random_agent(3), fetched, "08_league_agent.safetensors")
+    nbgrader("submit", "08_league", "--course=hands-on-rllib", where, cwd=student_home)
 
-    nbgrader("collect", "01_arena", where, cwd=course)
-    collected = course / "submitted" / getpass.getuser() / "01_arena" / notebook.name
-    assert collected.read_text() == notebook.read_text()
+    nbgrader("collect", "08_league", where, cwd=course)
+    collected = course / "submitted" / getpass.getuser() / "08_league"
+    assert (collected / notebook.name).read_text() == notebook.read_text()
+    assert (collected / agent.name).read_bytes() == agent.read_bytes()
+    load_agent(collected / agent.name)
+
+
+def test_an_lms_download_of_notebook_8_brings_the_agent_file_along(tmp_path):
+    """zip_collect with the course's file-name pattern takes the agent file next to the notebook."""
+    import zipfile
+
+    course = make_course(tmp_path)
+    nbgrader("generate_assignment", "08_league", cwd=course)
+    archive = course / "downloaded" / "08_league" / "archive"
+    archive.mkdir(parents=True)
+    files = tmp_path / "files"
+    notebook = Submission("08_league").write(files / "alice_4711_08_league.ipynb")
+    agent = save(random_agent(3), files, "alice_4711_08_league_agent.safetensors")
+    with zipfile.ZipFile(archive / "lms_download.zip", "w") as lms:
+        for path in (notebook, agent):
+            lms.write(path, path.name)
+    nbgrader("zip_collect", "08_league", "--force", cwd=course)
+    submitted = course / "submitted" / "alice" / "08_league"
+    assert (submitted / "08_league_agent.safetensors").read_bytes() == agent.read_bytes()
+    assert (submitted / "08_league.ipynb").exists()

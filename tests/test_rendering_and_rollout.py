@@ -104,6 +104,8 @@ def test_html_animation_embeds_every_frame():
     trajectory = rollout(env, {"agent1": RandomPolicy(0), "agent2": RandomPolicy(1)})
     html = animate_episode(trajectory).data
     assert html.count("data:image/png;base64") == 7
+    # Its buttons need nothing from the network (a saved page, feedback, the leaderboard).
+    assert "http" not in html and 'class="fa' not in html and html.count("<button") == 9
 
 
 def test_html_animation_is_a_note_while_grading(monkeypatch):
