@@ -101,9 +101,11 @@ def play_pairings(entrants: list, pairs: list, episodes: int) -> list[Pairing]:
 
 
 def chunks_of(count: int) -> list[list]:
-    """The pairings in chunks: entrant a's pairings with everyone after it. The same chunks
-    however many workers play them, so that each episode is computed in the same batch."""
-    return [[(a, b) for b in range(a + 1, count)] for a in range(count - 1)]
+    """The pairings in chunks of equal size: entrant a's pairings with everyone after it, together
+    with those of entrant count - 2 - a (the first has the most, the last the fewest). The same
+    chunks however many workers play them, so that each episode is computed in the same batch."""
+    rows = [[(a, b) for b in range(a + 1, count)] for a in range(count - 1)]
+    return [rows[i] + rows[-1 - i] if i != len(rows) - 1 - i else rows[i] for i in range((len(rows) + 1) // 2)]
 
 
 def play_chunk(entrants: list, pairs: list, episodes: int) -> tuple[list, str]:
