@@ -18,7 +18,7 @@ TF_LOCK := requirements/tf.lock.txt
 TF_SITE := $(VENV)/tf-site
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test test-latest lock bench clean notebooks grade chromium sandbox
+.PHONY: setup lab test test-latest lock bench clean notebooks grade chromium sandbox hub-tools
 
 setup: $(VENV)/.installed sandbox
 
@@ -44,7 +44,7 @@ lab: setup
 		--LabApp.default_url=/lab/tree/notebooks/01_arena/01_rl_and_the_arena.ipynb \
 		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: setup chromium
+test: setup chromium hub-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here).
@@ -55,6 +55,18 @@ chromium:
 		else \
 			echo "tests/test_browser.py needs Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
 		fi; }
+
+# JupyterHub's proxy, from npm into the venv (deploy/jupyterhub/ and tests/test_hub.py use it).
+CHP_VERSION := 5.3.0
+hub-tools: setup
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else \
+			echo "JupyterHub's proxy needs Node.js and npm: sudo apt-get install nodejs npm"; exit 1; \
+		fi; }
+	test -x $(VENV)/node/node_modules/.bin/configurable-http-proxy || \
+		npm install --silent --no-fund --no-audit --prefix $(VENV)/node configurable-http-proxy@$(CHP_VERSION)
 
 # Grading runs each student's kernel in bubblewrap (arena_grading/sandbox.py).
 sandbox:
