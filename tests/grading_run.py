@@ -21,7 +21,7 @@ import psutil
 
 from arena_lib.cgroups import Cgroup, CgroupUnavailable
 from tests.notebook_tools import make_course, tool_env
-from tests.submissions import arena_class, cheating_class, evaluation_class, forging_class
+from tests.submissions import arena_class, cheating_class, evaluation_class, forging_class, mistakes_class
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
 
@@ -109,7 +109,7 @@ def wait_until_none_in(folder, seconds=15) -> list[str]:
 
 def grade_the_class(folder: Path, port: int) -> GradedClass:
     course = make_course(folder)  # as a fresh clone: no gradebook yet
-    classes = {"01_arena": {**arena_class(), **cheating_class(port), **forging_class()},
+    classes = {"01_arena": {**arena_class(), **mistakes_class(), **cheating_class(port), **forging_class()},
                "04_evaluation": evaluation_class()}
     archive = course / "downloaded" / "01_arena" / "archive"
     archive.mkdir(parents=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 
+from tests.known_mistakes import MISTAKES
 from tests.notebook_tools import ROOT, read, solution_source
 
 
@@ -85,6 +86,15 @@ def arena_class() -> dict:
             "    while True:\n", "    for _ in range(12):\n").replace(
             "            return totals", "            return totals\n    return totals")), 0),
     }
+
+
+def mistakes_class() -> dict:
+    """01_arena: one student per known mistake of tests/known_mistakes.py, for the class report
+    (their counts are known): ``mistaken-1`` makes the first mistake of the table, and so on."""
+    a = "01_arena"
+    reference = solution_source(a, "ex1_run_episode")
+    return {f"mistaken-{number}": (Submission(a).solve().replace("ex1_run_episode", mistake.apply(reference)), 0)
+            for number, mistake in enumerate(MISTAKES[(a, "ex1_run_episode")], start=1)}
 
 
 def evaluation_class() -> dict:
@@ -411,10 +421,11 @@ SLEEPER_CELLS = 200
 
 
 def forging_class() -> dict:
-    """01_arena: each forge of FORGES (but gc and exec, read in tests/test_review.py), each attack of ATTACKS."""
+    """01_arena: a forge that rebinds and one that hooks (tests/test_review.py reads every forge of
+    FORGES), each attack of ATTACKS."""
     a = "01_arena"
     students = {f"forge-{name}": (Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + FORGES[name]), 0)
-                for name in ("rebind", "trace", "profile", "sys-modules", "frames")}
+                for name in ("rebind", "profile")}
     for name, code in ATTACKS.items():
         students[f"attack-{name}"] = (Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + code), 0)
     scripted = students["attack-stderr-and-script"][0]

@@ -38,21 +38,20 @@ def feedback_text(course, student) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-HONEST = {"alice", "bob", "carol", "erin", "frank", "ivan", "zoe"}
+HONEST = {"alice", "bob", "carol", "erin", "frank", "ivan", "zoe", "mistaken-1", "mistaken-2", "mistaken-3", "mistaken-4"}
 # Each in-kernel trick and forge: sent to manual grading, with what was found.
 SENT_TO_REVIEW = {
     "cheat-builtins": "assigns to builtins.abs", "cheat-monkeypatch": "assigns to _Arena.step",
     "cheat-hide-errors": "assigns to sys.excepthook", "cheat-transformer": "input_transformers_post",
     "cheat-leak-tests": "get_ipython", "forge-rebind": "assigns to arena_lib.answers.report_answers",
-    "forge-trace": "sys.settrace", "forge-profile": "sys.setprofile", "forge-sys-modules": "sys.modules",
-    "forge-frames": "sys._getframe", "attack-leak-transformed": "get_ipython",
+    "forge-profile": "sys.setprofile", "attack-leak-transformed": "get_ipython",
 }
 
 
 def test_every_cheat_gets_zero_and_the_students_after_them_their_grade(graded):
     grades = read_grades(graded.course)
     cheaters = sorted(set(graded.classes["01_arena"]) - HONEST)
-    assert len(cheaters) == 18
+    assert len(cheaters) == 15
     assert {s: grades[(s, "01_arena")] for s in cheaters} == dict.fromkeys(cheaters, 0.0)
     assert grades[("zoe", "01_arena")] == 3.0  # graded after every cheater
 

@@ -1,0 +1,118 @@
+"""`python -m arena_grading report` on the graded test class (grading_run.py), whose mistakes
+are known: one student per known mistake of 01's exercise (tests/known_mistakes.py), the
+reference, the untouched stub, a raising answer, cheats sent to a person, and two students
+never graded. The report reads what grading left and re-runs nothing."""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.grading_run import not_graded, to_grade_by_hand
+from tests.known_mistakes import MISTAKES
+from tests.notebook_tools import ROOT, tool_env
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "01_arena"
+TEST_CELL = "ex1_run_episode_tests"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+
+def report(course, *args):
+    done = subprocess.run([sys.executable, "-m", "arena_grading", "report", ASSIGNMENT, *args], cwd=course,
+                          env=tool_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = course / "reports" / ASSIGNMENT
+    with open(folder / "report.csv") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return (folder / "report.html").read_text(), rows, folder / "report.html"
+
+
+def test_the_report_counts_what_the_class_got_right_and_wrong(graded):
+    page, rows, _ = report(graded.course)
+    students = graded.classes[ASSIGNMENT]
+    result, _ = graded.runs[ASSIGNMENT]
+    never_graded, by_hand = not_graded(result), to_grade_by_hand(result)
+    assert set(rows) == set(students)
+
+    # Every graded student's points, as the grade command gave them; the others with the reason.
+    for student, (_, points) in students.items():
+        row = rows[student]
+        if student in never_graded:
+            assert row["graded"] == "False" and row["not graded because"] == never_graded[student], row
+        else:
+            assert float(row["total"]) == points, row
+            assert float(row["seconds to grade"]) > 0, row
+    for student, why in by_hand.items():
+        assert rows[student]["graded by hand because"] == why
+
+    # What the judge found, student by student: the known mistakes answer the hidden cases wrong.
+    mistaken = [s for s in students if s.startswith("mistaken-")]
+    assert len(mistaken) == len(MISTAKES[(ASSIGNMENT, "ex1_run_episode")])
+    outcome = {s: row[f"{TEST_CELL} outcome"] for s, row in rows.items()}
+    assert {s: outcome[s] for s in mistaken + ["ivan"]} == dict.fromkeys(mistaken + ["ivan"], "wrong"), outcome
+    assert outcome["alice"] == outcome["zoe"] == "right"
+    assert outcome["bob"] == outcome["carol"] == "error"
+
+    # The shares of the exercise: full points for the graded students expected to have them.
+    graded_points = [points for s, (_, points) in students.items() if s not in never_graded]
+    full, none = graded_points.count(3), graded_points.count(0)
+    assert full + none == len(graded_points)
+    shares = re.search(r"full points: <b>(\d+)</b>.*?some: <b>(\d+)</b>.*?none: <b>(\d+)</b>", page, re.S)
+    assert shares and tuple(map(int, shares.groups())) == (full, 0, none), shares and shares.group(0)
+
+    # The most frequent wrong case: every student who answered wrong got it wrong (its count,
+    # the reference's answer beside it, the judge's words).
+    wrong = [s for s in students if outcome[s] == "wrong"]
+    cases = re.findall(r"<tr><td>([^<]+)</td><td><code>([^<]*)</code></td><td>(\d+)</td><td><code>([^<]*)</code>", page)
+    assert cases, page
+    case, _, count, expected = cases[0]
+    assert int(count) == len(wrong), (cases, wrong)
+    assert expected.strip() and expected != "null"
+    assert "hidden cases differ from the reference solution" in page
+    # The errors: the stub's and carol's own, with their counts.
+    assert re.search(r"NotImplementedError[^<]*</code></td><td>1</td>", page), page
+    assert re.search(r"I give up[^<]*</code></td><td>1</td>", page), page
+
+    # Who was not graded and why, and how long grading took.
+    for student, why in never_graded.items():
+        assert f"<li>{student}: {html.escape(why)}</li>" in page
+    assert re.search(r"Grading time per student: median \d+ s, longest \d+ s", page)
+    print(f"\n[report] {len(students)} students, {full} with full points, {none} with none, "
+          f"{len(wrong)} answered the hidden cases wrong (top case {case!r}: {count}), "
+          f"{len(never_graded)} not graded, {len(by_hand)} to grade by hand")
+
+
+def test_the_anonymized_report_names_no_student_and_opens_in_chromium(graded):
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    page_text, rows, path = report(graded.course, "--anonymize")
+    text = page_text + "\n".join(",".join(row.values()) for row in rows.values()) + ",".join(rows)
+    named = [s for s in graded.classes[ASSIGNMENT] if re.search(rf"\b{re.escape(s)}\b", text)]
+    assert not named, f"the anonymized report names {named}"
+    assert len(rows) == len(graded.classes[ASSIGNMENT])
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors = []
+            page.on("pageerror", errors.append)
+            page.goto(path.as_uri())
+            assert page.evaluate("document.querySelector('img[alt=\"score distribution\"]').naturalWidth") > 300
+            assert "graded" in page.locator("#summary").inner_text()
+            assert page.locator("section.exercise").count() == 1
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "class-report.png"), full_page=True)
+            print(f"\n[browser] screenshot: {ARTIFACTS / 'class-report.png'}")
+            assert not errors, errors
+        finally:
+            browser.close()
