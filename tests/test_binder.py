@@ -4,6 +4,7 @@ time, and an environment.yml that installs what the notebooks import."""
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -53,6 +54,33 @@ FULL_BUDGET_GROWTH = 0.25e9
 # Notebook 6's two-node cluster, its heaviest part, runs only with the full budget, so the
 # short run cannot stand for it: it runs in full (about 2 min).
 FULL_BUDGET_ONLY = {"06_tune_and_scale.ipynb"}
+
+
+def install_like_binder(folder):
+    """environment.yml's pip part, then postBuild, into a fresh venv in ``folder``: (venv, folder)."""
+    _, pip = binder_install_steps()
+    venv = folder / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # The CPU index is not reachable from every machine (this one takes torch from a
+    # local wheel); pip's own index settings decide where torch comes from.
+    requirements = [line for line in pip if not line.startswith("--extra-index-url")]
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(["bash", "postBuild"], cwd=ROOT, env=dict(os.environ, PATH=path), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return venv, folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def binder_install(request, tmp_path_factory):
+    """Binder's install, started when this module starts if its test is to run: it takes
+    minutes, mostly unpacking wheels, while the notebooks run in the box on one CPU of two."""
+    wanted = any(item.originalname == "test_environment_yml_installs_what_the_notebooks_import"
+                 for item in request.session.items)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        yield pool.submit(install_like_binder, tmp_path_factory.mktemp("binder-install")) if wanted else None
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
@@ -196,20 +224,11 @@ def test_environment_yml_pins_python_and_a_cpu_torch():
     assert "pip install --no-cache-dir --no-deps -e ." in post_build
 
 
-def test_environment_yml_installs_what_the_notebooks_import(tmp_path):
-    """What repo2docker does, in a fresh venv: environment.yml's pip part, then postBuild."""
-    _, pip = binder_install_steps()
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+def test_environment_yml_installs_what_the_notebooks_import(binder_install):
+    """What repo2docker does, in a fresh venv: environment.yml's pip part, then postBuild
+    (installed while the notebooks above ran in the box, see binder_install)."""
+    venv, tmp_path = binder_install.result()
     python = str(venv / "bin" / "python")
-    # The CPU index is not reachable from every machine (this one takes torch from a
-    # local wheel); pip's own index settings decide where torch comes from.
-    requirements = [line for line in pip if not line.startswith("--extra-index-url")]
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    done = subprocess.run(["bash", "postBuild"], cwd=ROOT, env=dict(os.environ, PATH=path), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
     modules = sorted(notebook_imports())
     assert {"arena_lib", "ray", "torch", "numpy"} <= set(modules)
     imported = subprocess.run([python, "-c", f"import {', '.join(modules)}; import ipywidgets, jupyterlab, nbgrader"],
