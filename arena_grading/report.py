@@ -16,6 +16,7 @@ import csv
 import html
 import io
 import json
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,20 @@ from arena_grading.outcomes import GRADING_FOLDER, records, student_folder, subm
 
 OUTPUT_FOLDER = Path("reports")
 TOP_CASES = 3  # the most frequent wrong cases shown per exercise
-TOP_ERRORS = 3
+TOP_ERRORS = 5
+SAME_ERROR_PREFIX = 100  # characters, numbers aside: the judge keeps only the start of long messages
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def rounded(value):
+    """``value`` with its floats rounded to 6 decimals (-9.99999999999998 shows as -10.0)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
 
 
 @dataclass
@@ -55,12 +69,22 @@ class Exercise:
         for case, total in by_case.most_common():
             answers = [(answer, n) for (c, answer), n in given.items() if c == case]
             answer, _ = max(answers, key=lambda item: (item[1], item[0]))
-            rows.append((case, answer, total, json.dumps(self.expected.get(case))))
+            rows.append((case, answer, total, json.dumps(rounded(self.expected.get(case)))))
         return rows
 
     def errors(self) -> list[tuple[str, int]]:
-        """(error message, how many got it), most frequent first: often a self-check's words."""
-        return Counter(f["error"] for f in self.outcomes.values() if f.get("outcome") == "error").most_common()
+        """(error message, how many got it), most frequent first: often a self-check's words.
+        Messages that begin alike but for their numbers (each student's own totals) count as one,
+        shown by the first of them."""
+        def key(message: str) -> str:
+            return NUMBER.sub("#", message)[:SAME_ERROR_PREFIX]
+
+        messages = sorted(f["error"] for f in self.outcomes.values() if f.get("outcome") == "error")
+        counts = Counter(key(message) for message in messages)
+        example = {}
+        for message in messages:
+            example.setdefault(key(message), message)
+        return [(example[k], n) for k, n in counts.most_common()]
 
 
 @dataclass

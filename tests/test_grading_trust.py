@@ -139,7 +139,8 @@ def test_feedback_never_shows_a_hidden_test(graded):
         shown = {line.strip() for line in text.splitlines()} & hidden
         assert not shown, f"{student}'s feedback shows hidden test lines: {sorted(shown)[:3]}"
         # Nor in another form: "| "-prefixed, HTML-escaped or joined, as attack-leak-transformed printed them.
-        for telltale in ("_RecordingOutput", "EarlyEndArena({", "_policies(seed", "_answers["):
+        # (Not "EarlyEndArena({": the visible self-check's own case shows in its tracebacks.)
+        for telltale in ("_RecordingOutput", "_early = EarlyEndArena", "_policies(seed", "_answers["):
             assert telltale not in text, f"{student}'s feedback shows {telltale!r}"
 
 
