@@ -97,11 +97,13 @@ def main() -> None:
         rows.append([notebook.name, f"{seconds:.1f}", f"{peak / 2**30:.2f} GiB",
                      *([f"{working_set / 2**30:.2f} GiB"] if box else []), verdict])
     print(f"{'whole series':<32} {total:>8.1f}")
-    rows.append(["whole series", f"{total:.1f}", "", *([""] if box else []), ""])
+    if not args.only:
+        rows.append(["whole series", f"{total:.1f}", "", *([""] if box else []), ""])
     header = ["notebook", "seconds", "peak", *(["working set"] if box else []), "result"]
     explained = (" Peak: the box's (JupyterLab, kernel, all of Ray, page cache); working set: the peak less "
                  "inactive page cache, which the kernel frees before the limit kills anything." if box else "")
-    section.write(f"Top to bottom with {budget}, {where}.{explained}\n\n" + report.table(header, rows))
+    which = f" Only the notebooks named {', '.join(args.only)} in this run." if args.only else ""
+    section.write(f"Top to bottom with {budget}, {where}.{explained}{which}\n\n" + report.table(header, rows))
 
 
 if __name__ == "__main__":
