@@ -96,8 +96,8 @@ def main() -> None:
         print(f"{notebook.name:<32} {seconds:>8.1f} {peak / 2**30:>5.2f}GiB{extra}  {verdict}", flush=True)
         rows.append([notebook.name, f"{seconds:.1f}", f"{peak / 2**30:.2f} GiB",
                      *([f"{working_set / 2**30:.2f} GiB"] if box else []), verdict])
-    print(f"{'whole series':<32} {total:>8.1f}")
     if not args.only:
+        print(f"{'whole series':<32} {total:>8.1f}")
         rows.append(["whole series", f"{total:.1f}", "", *([""] if box else []), ""])
     header = ["notebook", "seconds", "peak", *(["working set"] if box else []), "result"]
     explained = (" Peak: the box's (JupyterLab, kernel, all of Ray, page cache); working set: the peak less "
