@@ -3,8 +3,12 @@ browser Playwright downloads): the course in JupyterLab, feedback pages, the lea
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+from tests.notebook_tools import ROOT
+
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium floods the log with connection errors
 # on a closed network.
@@ -17,3 +21,25 @@ CHROMIUM_ARGS = [
 def launch(playwright):
     """A headless Chromium browser (close it when done)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def static_page(path: Path, screenshot: str):
+    """``path`` (a page that needs no server) open in Chromium. After the block: a full-page
+    screenshot in test-artifacts/browser/``screenshot``, and no script error on the page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(path.as_uri())
+            yield page
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+            print(f"\n[browser] screenshot: {ARTIFACTS / screenshot}")
+            assert not errors, errors
+        finally:
+            browser.close()

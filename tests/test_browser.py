@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.jupyterlab_server import free_port, lab_command, wait_until_up
 from tests.notebook_tools import ROOT, read, tool_env
 
 STUDENT_NOTEBOOK = ROOT / "notebooks" / "01_arena" / "01_rl_and_the_arena.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "solutions" / "04_evaluation" / "04_evaluate_save_restore.ipynb"
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 VIEWPORT = {"width": 1280, "height": 900}
 MAX_WINDOW_HEIGHT = 16000  # px: Chromium paints no taller screenshot (its texture limit is 16384)

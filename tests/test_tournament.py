@@ -16,7 +16,8 @@ import pytest
 
 from arena_lib.opponents import COURSE_AGENTS, DATA
 from tests.agent_files import broken_files, random_agent, save
-from tests.notebook_tools import ROOT, tool_env
+from tests.browser import static_page
+from tests.notebook_tools import tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,6 @@ UNTRAINED = ("student-cy", "student-dee")
 BROKEN = {"missing": "student-eve", "nan": "student-fay", "shapes": "student-gus", "huge": "student-hal",
           "pickle": "student-ivy"}
 GAMES = 6
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 
 @pytest.fixture(scope="module")
@@ -126,37 +126,20 @@ def test_anonymized_boards_show_no_student_id(course, serial):
 
 
 def test_the_leaderboard_page_works_in_chromium(course, serial):
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser import launch
-
-    page_path = course / "tournament" / ASSIGNMENT / "leaderboard.html"
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(page_path.as_uri())
-            rows = page.locator("#leaderboard tbody tr")
-            assert rows.count() == len(serial[1])
-            assert rows.first.locator("td").nth(1).inner_text() == serial[1][0]["name"]
-            assert page.evaluate("document.querySelector('img[alt=ratings]').naturalWidth") > 300
-            replays = page.locator(".replay")
-            assert replays.count() == 2
-            slider = replays.first.locator("input[type=range]")
-            frame = replays.first.locator("img").first
-            before = frame.get_attribute("src")
-            slider.evaluate("(s) => { s.value = 50; s.dispatchEvent(new Event('input')); }")
-            page.wait_for_timeout(300)
-            assert frame.get_attribute("src") != before, "the replay does not step"
-            assert page.locator("#left-out li").count() == len(BROKEN)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "tournament-leaderboard.png"), full_page=True)
-            print(f"\n[browser] screenshot: {ARTIFACTS / 'tournament-leaderboard.png'}")
-            assert not errors, errors
-        finally:
-            browser.close()
+    with static_page(course / "tournament" / ASSIGNMENT / "leaderboard.html", "tournament-leaderboard.png") as page:
+        rows = page.locator("#leaderboard tbody tr")
+        assert rows.count() == len(serial[1])
+        assert rows.first.locator("td").nth(1).inner_text() == serial[1][0]["name"]
+        assert page.evaluate("document.querySelector('img[alt=ratings]').naturalWidth") > 300
+        replays = page.locator(".replay")
+        assert replays.count() == 2
+        slider = replays.first.locator("input[type=range]")
+        frame = replays.first.locator("img").first
+        before = frame.get_attribute("src")
+        slider.evaluate("(s) => { s.value = 50; s.dispatchEvent(new Event('input')); }")
+        page.wait_for_timeout(300)
+        assert frame.get_attribute("src") != before, "the replay does not step"
+        assert page.locator("#left-out li").count() == len(BROKEN)
 
 
 def test_results_against_the_baselines_do_not_depend_on_the_class(course, serial, tmp_path):
