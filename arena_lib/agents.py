@@ -50,9 +50,8 @@ class Agent:
     def hiddens(self, role: str) -> list[int]:
         return [len(bias) for _, bias in self.layers[role][:-1]]
 
-    def player(self, role: str, greedy: bool = False) -> NetworkPlayer:
-        return NetworkPlayer(self.layers[role], self.activation, self.cells, name=f"{self.name} ({role})",
-                             greedy=greedy)
+    def player(self, role: str) -> NetworkPlayer:
+        return NetworkPlayer(self.layers[role], self.activation, self.cells)
 
     def parameters(self) -> int:
         return sum(w.size + b.size for role in ROLES for w, b in self.layers[role])

@@ -17,6 +17,7 @@ AGENTS = ("agent1", "agent2")
 ACTION_NAMES = ("up", "right", "down", "left")
 # (row, col) change for each action.
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
+MOVES_ARRAY = np.array(MOVES, dtype=np.int64)  # the same, for many episodes at once
 DEFAULT_CONFIG = {"width": 10, "height": 10, "ts": 100}
 RENDER_MODES = (None, "ansi", "rgb_array")
 

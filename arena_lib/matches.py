@@ -19,11 +19,9 @@ from arena_lib.env import (
     AGENT1_OLD_CELL,
     AGENT2_COLLISION,
     AGENT2_NO_COLLISION,
-    MOVES,
+    MOVES_ARRAY,
     validate_config,
 )
-
-MOVES_ARRAY = np.array(MOVES, dtype=np.int64)
 
 
 class BatchedArena:
@@ -115,6 +113,13 @@ class MatchResult:
             trajectory.observations.append(obs)
             trajectory.frames.append(env.render())
         return trajectory
+
+
+def wins_losses_draws(mine, theirs) -> tuple[int, int, int]:
+    """(wins, losses, draws) of explorer returns ``mine`` against ``theirs``, game by game: the
+    higher explorer return wins a game (the ladder's and the tournament's rule)."""
+    mine, theirs = np.asarray(mine), np.asarray(theirs)
+    return int(np.sum(mine > theirs)), int(np.sum(mine < theirs)), int(np.sum(mine == theirs))
 
 
 def play(explorer, chaser, seeds, config: dict | None = None, record: bool = False) -> MatchResult:

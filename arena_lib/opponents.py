@@ -23,14 +23,14 @@ COURSE_AGENTS = {"course pair agent": "course_pair_agent.safetensors",
 class RandomAgent:
     name = "random"
 
-    def player(self, role: str, greedy: bool = False):
+    def player(self, role: str):
         return RandomPlayer()
 
 
 class ScriptedAgent:
     name = "scripted"
 
-    def player(self, role: str, greedy: bool = False):
+    def player(self, role: str):
         return ScriptedExplorer() if role == "explorer" else ScriptedChaser()
 
 
@@ -59,16 +59,16 @@ class Rung:
 def ladder(agent, opponents: dict | None = None, episodes: int = 50, seed: int = 0) -> list[Rung]:
     """Play ``agent`` against each opponent (the built-in ones by default) over ``episodes``
     seeds, in both roles; a game is won by the higher explorer return, as in the tournament."""
-    from arena_lib.matches import play
+    from arena_lib.matches import play, wins_losses_draws
 
     opponents = opponents or {name: make() for name, make in BUILT_IN.items()}
     seeds = list(range(seed, seed + episodes))
+    explorer, chaser = agent.player("explorer"), agent.player("chaser")
     rungs = []
     for name, opponent in opponents.items():
-        mine = play(agent.player("explorer"), opponent.player("chaser"), seeds).explorer_returns
-        theirs = play(opponent.player("explorer"), agent.player("chaser"), seeds).explorer_returns
-        rungs.append(Rung(name, float(np.mean(mine)), float(np.mean(theirs)), int(np.sum(mine > theirs)),
-                          int(np.sum(mine < theirs)), int(np.sum(mine == theirs))))
+        mine = play(explorer, opponent.player("chaser"), seeds).explorer_returns
+        theirs = play(opponent.player("explorer"), chaser, seeds).explorer_returns
+        rungs.append(Rung(name, float(np.mean(mine)), float(np.mean(theirs)), *wins_losses_draws(mine, theirs)))
     return rungs
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from arena_lib.env import MOVES_ARRAY
+
 UP, RIGHT, DOWN, LEFT = range(4)
 ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
@@ -17,16 +19,12 @@ ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 class RandomPlayer:
     """Each of the four moves with the same chance."""
 
-    name = "random"
-
     def act(self, observations, noise, arena):
         return np.argmax(noise, axis=1)
 
 
 class ScriptedChaser:
     """Walks straight at the other agent: along the axis where it is farther away."""
-
-    name = "scripted chaser"
 
     def act(self, observations, noise, arena):
         width = arena.width
@@ -41,8 +39,6 @@ class ScriptedExplorer:
     """Sweeps the grid row by row (right on even rows, left on odd ones, down at the ends) and
     steps aside, up or down, when the next cell holds the other agent."""
 
-    name = "scripted explorer"
-
     def act(self, observations, noise, arena):
         width, height = arena.width, arena.height
         row, col = np.divmod(observations[:, 0], width)
@@ -50,8 +46,7 @@ class ScriptedExplorer:
         at_end = np.where(even, col == width - 1, col == 0)
         actions = np.where(at_end, DOWN, np.where(even, RIGHT, LEFT))
         actions = np.where(at_end & (row == height - 1), UP, actions)
-        moves = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])
-        target = np.stack([row, col], axis=1) + moves[actions]
+        target = np.stack([row, col], axis=1) + MOVES_ARRAY[actions]
         blocked = (target[:, 0] * width + target[:, 1]) == observations[:, 1]
         aside = np.where(row < height - 1, DOWN, UP)
         return np.where(blocked, aside, actions)
@@ -62,15 +57,14 @@ class NetworkPlayer:
     it), hidden layers with ``activation``, then one logit per action. ``layers`` are
     ``(weight, bias)`` pairs, weights shaped ``(outputs, inputs)`` as torch's ``Linear``."""
 
-    def __init__(self, layers: list, activation: str = "tanh", cells: int = 100, name: str = "network",
-                 greedy: bool = False):
+    def __init__(self, layers: list, activation: str = "tanh", cells: int = 100):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation {activation!r} is not one of {sorted(ACTIVATIONS)}")
         self.layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)) for w, b in layers]
         # The input is two one-hot blocks, so the first layer is the sum of two of its columns:
         # gathered, not multiplied (rows of the transposed weight).
         self.first = np.ascontiguousarray(self.layers[0][0].T)
-        self.activation, self.cells, self.name, self.greedy = activation, cells, name, greedy
+        self.activation, self.cells = activation, cells
 
     def logits(self, observations: np.ndarray) -> np.ndarray:
         observations = np.asarray(observations, dtype=np.int64)
@@ -81,5 +75,4 @@ class NetworkPlayer:
         return x
 
     def act(self, observations, noise, arena):
-        logits = self.logits(observations)
-        return np.argmax(logits if self.greedy else logits + noise, axis=1)
+        return np.argmax(self.logits(observations) + noise, axis=1)
