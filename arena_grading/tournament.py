@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from arena_grading.outcomes import submitted_students
+from arena_lib.matches import wins_losses_draws
+
 OUTPUT_FOLDER = Path("tournament")
 SEED_BASE = 20_261_204
 
@@ -60,11 +63,21 @@ class Standing:
     entrant: Entrant
     mu: float
     sigma: float
-    wins: int = 0
-    losses: int = 0
-    draws: int = 0
     explorer_returns: list = field(default_factory=list)
     chaser_conceded: list = field(default_factory=list)  # what the opposing explorers scored against its chaser
+
+    # Game by game, its explorer's return against the opposing explorer's (the same order).
+    @property
+    def wins(self) -> int:
+        return wins_losses_draws(self.explorer_returns, self.chaser_conceded)[0]
+
+    @property
+    def losses(self) -> int:
+        return wins_losses_draws(self.explorer_returns, self.chaser_conceded)[1]
+
+    @property
+    def draws(self) -> int:
+        return wins_losses_draws(self.explorer_returns, self.chaser_conceded)[2]
 
     @property
     def rating(self) -> float:
@@ -167,13 +180,6 @@ def standings(entrants: list, played: list) -> list[Standing]:
         for mine, theirs in zip(pairing.a_explores, pairing.b_explores):
             ranks = [0, 0] if mine == theirs else ([0, 1] if mine > theirs else [1, 0])
             [[ratings[a]], [ratings[b]]] = model.rate([[ratings[a]], [ratings[b]]], ranks=ranks)
-            if mine == theirs:
-                table[a].draws += 1
-                table[b].draws += 1
-            else:
-                winner, loser = (a, b) if mine > theirs else (b, a)
-                table[winner].wins += 1
-                table[loser].losses += 1
         table[a].explorer_returns += list(pairing.a_explores)
         table[b].explorer_returns += list(pairing.b_explores)
         table[a].chaser_conceded += list(pairing.b_explores)
@@ -188,10 +194,10 @@ def collect(course: Path, assignment: str, file_name: str) -> tuple[list, dict]:
     from arena_lib.agents import InvalidAgent, load_agent
 
     entrants, left_out = [], {}
-    for folder in sorted(p for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir()):
-        student = folder.parent.name
+    for student in submitted_students(course, assignment):
         try:
-            entrants.append(Entrant(student, load_agent(folder / file_name, name=student)))
+            path = course / "submitted" / student / assignment / file_name
+            entrants.append(Entrant(student, load_agent(path, name=student)))
         except InvalidAgent as why:
             left_out[student] = str(why)
     return entrants, left_out
@@ -203,7 +209,7 @@ def baselines() -> list:
     return [Entrant(name, make(), baseline=True) for name, make in BUILT_IN.items()]
 
 
-def replay_html(entrants: list, pairing: Pairing, shown: dict) -> str:
+def replay_html(entrants: list, pairing: Pairing) -> str:
     """The pairing's first game, A exploring, as the course's player (self-contained HTML)."""
     from arena_lib.animation import animate_episode
     from arena_lib.matches import play
@@ -243,8 +249,8 @@ def against_baselines(entrants: list, played: list) -> list[dict]:
         for me, other, mine, theirs in ((pairing.a, pairing.b, pairing.a_explores, pairing.b_explores),
                                         (pairing.b, pairing.a, pairing.b_explores, pairing.a_explores)):
             if me in rows and entrants[other].baseline:
-                won, lost = int(np.sum(mine > theirs)), int(np.sum(mine < theirs))
-                rows[me][f"against {entrants[other].name}"] = f"{won}-{lost}-{len(mine) - won - lost}"
+                won, lost, drawn = wins_losses_draws(mine, theirs)
+                rows[me][f"against {entrants[other].name}"] = f"{won}-{lost}-{drawn}"
                 rows[me]["won"] = rows[me].get("won", 0) + won
                 rows[me]["games"] = rows[me].get("games", 0) + len(mine)
     for row in rows.values():
@@ -300,8 +306,8 @@ per pairing ({time.strftime('%Y-%m-%d %H:%M')}, {seconds:.0f} s). A game: each e
 chaser; the higher explorer return wins. Ranked by openskill's rating μ − 3σ.</p>
 <table id="leaderboard"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>
 <h2>Ratings</h2><img alt="ratings" src="data:image/png;base64,{ratings_png(table, shown)}">
-<h2>The closest pairing: {match_title(closest)}</h2><div class="replay">{replay_html(entrants, closest, shown)}</div>
-<h2>The most lopsided pairing: {match_title(lopsided)}</h2><div class="replay">{replay_html(entrants, lopsided, shown)}</div>
+<h2>The closest pairing: {match_title(closest)}</h2><div class="replay">{replay_html(entrants, closest)}</div>
+<h2>The most lopsided pairing: {match_title(lopsided)}</h2><div class="replay">{replay_html(entrants, lopsided)}</div>
 <h2>Left out</h2><ul id="left-out">{skipped or '<li>nobody</li>'}</ul>
 </body></html>
 """
