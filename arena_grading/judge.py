@@ -68,20 +68,31 @@ def collected_answers(nb) -> dict:
     return found
 
 
+def wrong_cases(expected: dict, reports: list[dict], grade_id: str) -> list[tuple[str, object]] | None:
+    """The hidden cases the student's reports got wrong, as (case, what they gave); None if there
+    is no report, or one that is incomplete or altered."""
+    if not reports:
+        return None
+    wrong, cases = [], expected["answers"]
+    for report in reports:
+        answers = report.get("answers") if report.get("grade_id") == grade_id else None
+        if not isinstance(answers, dict) or answers.keys() != cases.keys():
+            return None
+        wrong += [(case, answers[case]) for case in cases if not same(cases[case], answers[case])]
+    return wrong
+
+
 def verdict(expected: dict, reports: list[dict], grade_id: str) -> str | None:
     """None if every report of this cell has exactly the reference's answers, else what is wrong."""
     if not reports:
         return ("The hidden tests of this exercise did not run to their end (was a test cell changed, "
                 "or the notebook's code altered?), so this exercise gets no points.")
-    wrong, cases = [], expected["answers"]
-    for report in reports:
-        answers = report.get("answers") if report.get("grade_id") == grade_id else None
-        if not isinstance(answers, dict) or answers.keys() != cases.keys():
-            return "The hidden tests' answers were incomplete or altered, so they could not be checked."
-        wrong += [(case, answers[case]) for case in cases if not same(cases[case], answers[case])]
+    wrong = wrong_cases(expected, reports, grade_id)
+    if wrong is None:
+        return "The hidden tests' answers were incomplete or altered, so they could not be checked."
     if not wrong:
         return None
-    lines = [f"{len({c for c, _ in wrong})} of {len(cases)} hidden cases differ from the reference solution:"]
+    lines = [f"{len({c for c, _ in wrong})} of {len(expected['answers'])} hidden cases differ from the reference solution:"]
     lines += [f"  - {case}: your code gave {_short(value)}" for case, value in wrong[:5]]
     if expected.get("hint"):
         lines.append(expected["hint"])
@@ -93,7 +104,9 @@ def _short(value, limit=160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def failure_output(message: str, name: str = "WrongAnswer") -> NotebookNode:  # WRONG_NAME
+def failure_output(message: str, name: str | None = None) -> NotebookNode:
+    """A test cell's error output with the judge's words (a WRONG_NAME error unless ``name``)."""
+    name = name or WRONG_NAME
     return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 
@@ -179,17 +192,10 @@ def finding(expected: dict, reports: list[dict], grade_id: str, errors: list) ->
         error = errors[0]
         first_line = str(error.evalue).splitlines()[0][:200] if error.evalue else ""
         return {"outcome": "error", "error": f"{error.ename}: {first_line}"}
-    if verdict(expected, reports, grade_id) is None:
-        return {"outcome": "right"}
-    answers = {}
-    for report in reports:
-        if report.get("grade_id") == grade_id and isinstance(report.get("answers"), dict):
-            answers.update(report["answers"])
-    if not reports or answers.keys() != expected["answers"].keys():
+    wrong = wrong_cases(expected, reports, grade_id)
+    if wrong is None:
         return {"outcome": "no report"}
-    wrong = {case: _short(answers[case]) for case, value in expected["answers"].items()
-             if not same(value, answers[case])}
-    return {"outcome": "wrong", "wrong": wrong}
+    return {"outcome": "wrong", "wrong": {case: _short(value) for case, value in wrong}} if wrong else {"outcome": "right"}
 
 
 class FlagForReview(NbGraderPreprocessor):
@@ -243,8 +249,9 @@ def record_assignment(course: Path, assignment: str, sandboxed: bool = True) -> 
     return 0
 
 
-def cache_path(config, assignment: str, notebook: str) -> Path:
-    return Path(CourseDirectory(config=config).root) / CACHE_FOLDER / assignment / f"{notebook}.json"
+def cache_path(course: Path, assignment: str, notebook: str) -> Path:
+    """Where one notebook's reference answers are kept (the class report reads them too)."""
+    return Path(course) / CACHE_FOLDER / assignment / f"{notebook}.json"
 
 
 def reference_answers(config, assignment: str, notebook: str) -> dict:
@@ -252,7 +259,7 @@ def reference_answers(config, assignment: str, notebook: str) -> dict:
     coursedir = CourseDirectory(config=config)
     source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{notebook}.ipynb"
     key = _fingerprint(source)
-    cache = cache_path(config, assignment, notebook)
+    cache = cache_path(coursedir.root, assignment, notebook)
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("fingerprint") == key:
@@ -270,7 +277,7 @@ def reference_answers(config, assignment: str, notebook: str) -> dict:
 def reference_seconds(config, assignment: str, notebook: str) -> float | None:
     """How long the reference solution took to run as a submission is (None if not recorded)."""
     try:
-        return json.loads(cache_path(config, assignment, notebook).read_text()).get("seconds")
+        return json.loads(cache_path(CourseDirectory(config=config).root, assignment, notebook).read_text()).get("seconds")
     except (OSError, ValueError):
         return None
 

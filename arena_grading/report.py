@@ -103,7 +103,7 @@ def read(course: Path, assignment: str) -> ClassReport:
     """The report's figures, from the course folder after grading."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from arena_grading.judge import CACHE_FOLDER
+    from arena_grading.judge import cache_path
 
     students = submitted_students(course, assignment)
     graded = [s for s in students if (course / "autograded" / s / assignment).is_dir()]
@@ -128,15 +128,18 @@ def read(course: Path, assignment: str) -> ClassReport:
                 for grade in notebook.grades:
                     if grade.name in exercises:
                         exercises[grade.name].scores[student] = grade.score
+    references = {}  # notebook -> grade_id -> the reference's answers and hint
+    for notebook in {exercise.notebook for exercise in exercises.values()}:
+        cache = cache_path(course, assignment, notebook)
+        references[notebook] = json.loads(cache.read_text()).get("answers", {}) if cache.exists() else {}
+    verdicts = {student: {grade_id: found for recorded in records(course, assignment, student, "verdicts.json")
+                          for grade_id, found in recorded.items()} for student in graded}
     for exercise in exercises.values():
-        cache = course / CACHE_FOLDER / assignment / f"{exercise.notebook}.json"
-        if cache.exists():
-            reference = json.loads(cache.read_text()).get("answers", {}).get(exercise.grade_id, {})
-            exercise.expected, exercise.hint = reference.get("answers", {}), reference.get("hint", "")
+        reference = references[exercise.notebook].get(exercise.grade_id, {})
+        exercise.expected, exercise.hint = reference.get("answers", {}), reference.get("hint", "")
         for student in exercise.scores:
-            for verdicts in records(course, assignment, student, "verdicts.json"):
-                if exercise.grade_id in verdicts:
-                    exercise.outcomes[student] = verdicts[exercise.grade_id]
+            if exercise.grade_id in verdicts[student]:
+                exercise.outcomes[student] = verdicts[student][exercise.grade_id]
     not_graded, review, seconds = {}, {}, {}
     for student in students:
         path = student_folder(course, assignment, student) / "grading.json"
@@ -176,8 +179,11 @@ def write(course: Path, report: ClassReport, anonymize: bool = False) -> tuple[P
 
     shown = pseudonyms(report.students, course_secret(course)) if anonymize else {s: s for s in report.students}
 
+    def plain(text: str) -> str:
+        return scrub(text, shown) if anonymize else text
+
     def words(text: str) -> str:
-        return html.escape(scrub(text, shown) if anonymize else text)
+        return html.escape(plain(text))
 
     folder = course / OUTPUT_FOLDER / report.assignment
     folder.mkdir(parents=True, exist_ok=True)
@@ -189,10 +195,8 @@ def write(course: Path, report: ClassReport, anonymize: bool = False) -> tuple[P
             row[exercise.grade_id] = exercise.scores.get(student, "")
             row[f"{exercise.grade_id} outcome"] = exercise.outcomes.get(student, {}).get("outcome", "")
         row["seconds to grade"] = round(report.seconds[student], 1) if student in report.seconds else ""
-        row["not graded because"] = scrub(report.not_graded.get(student, ""), shown) if anonymize else \
-            report.not_graded.get(student, "")
-        row["graded by hand because"] = scrub(report.review.get(student, ""), shown) if anonymize else \
-            report.review.get(student, "")
+        row["not graded because"] = plain(report.not_graded.get(student, ""))
+        row["graded by hand because"] = plain(report.review.get(student, ""))
         rows.append(row)
     csv_path = folder / "report.csv"
     with open(csv_path, "w", newline="") as out:
