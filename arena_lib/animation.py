@@ -65,18 +65,10 @@ def episode_player(episode, fps: int = 5):
 
 
 def animate_episode(episode, fps: int = 5, size_inches: float = 4.0):
-    """A matplotlib animation as self-contained HTML (JavaScript player, frames embedded).
-
-    While nbgrader grades (``NBGRADER_EXECUTION`` set) it returns a one-line note
-    instead: the animation grades nothing, and drawing its frames would take seconds
-    of every graded notebook and megabytes of every student's feedback page.
-    """
+    """A matplotlib animation as self-contained HTML (JavaScript player, frames embedded)."""
     from IPython.display import HTML
 
     frames = _frames_of(episode)
-    if os.environ.get("NBGRADER_EXECUTION"):
-        return HTML(f"<p><i>(An animation of {len(frames)} frames is shown here; it is left out while grading.)</i></p>")
-
     captions = _captions_of(episode, len(frames))
     import matplotlib
     from matplotlib.animation import FuncAnimation

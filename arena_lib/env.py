@@ -29,6 +29,14 @@ AGENT2_COLLISION = 1.0
 AGENT2_NO_COLLISION = -0.1
 
 
+class EpisodeNotStarted(RuntimeError):
+    """``step()`` before the first ``reset()``."""
+
+
+class EpisodeOver(RuntimeError):
+    """``step()`` after the episode ended, before the next ``reset()``."""
+
+
 def validate_config(config) -> dict:
     """Return the full arena config, or raise ``ValueError`` saying what is wrong."""
     config = dict(config or {})
@@ -107,8 +115,11 @@ class MultiAgentArena(MultiAgentEnv):
 
     def step(self, action_dict):
         if self._needs_reset:
-            raise RuntimeError(
-                "The episode is over (or never started): call env.reset() before step()."
+            if self.timesteps == 0:
+                raise EpisodeNotStarted("The episode has not started: call env.reset() before the first step().")
+            raise EpisodeOver(
+                f"The episode is over (it ended after {self.timesteps} steps): stop stepping when "
+                "terminateds['__all__'] or truncateds['__all__'] is True, and call env.reset() to start the next one."
             )
         actions = self._validate_actions(action_dict)
         self.timesteps += 1

@@ -53,6 +53,9 @@ def build_modules(config):
     """The RLModules ``config`` describes (a MultiRLModule: ``modules["policy1"]``), built
     as the algorithm's learner builds them, but without Ray and without training: to
     print them or count their parameters."""
+    from arena_lib.ray_setup import quiet_rllib_logs
+
+    quiet_rllib_logs()  # RLlib's own deprecation notice about RLModuleConfig, at every build
     return config.get_multi_rl_module_spec(spaces=module_spaces(config)).build()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -42,14 +41,10 @@ def default_sampling(num_env_runners: int | None = None) -> tuple[int, int]:
     With 2 or more CPUs, 2 EnvRunners of 5 envs: both cores sample while the learner
     waits. With 1 CPU (Binder), the 10 envs step in the algorithm's own process: an
     EnvRunner process there only takes turns with the learner on the one CPU, and costs
-    memory (``python -m bench.time_to_reward --cpus 1`` compares the two). While nbgrader grades (``NBGRADER_EXECUTION`` set), also in the algorithm's own
-    process: graded notebooks train an iteration or two, and starting EnvRunner
-    processes (each imports RLlib and PyTorch) costs more than they save then.
+    memory (``python -m bench.time_to_reward --cpus 1`` compares the two).
     """
     import ray
 
-    if num_env_runners is None and os.environ.get("NBGRADER_EXECUTION"):
-        num_env_runners = 0
     if num_env_runners is None:
         cpus = ray.cluster_resources().get("CPU", 1) if ray.is_initialized() else available_cpus()
         num_env_runners = 2 if cpus >= 2 else 0
@@ -118,12 +113,13 @@ def arena_ppo_config(
         .debugging(seed=seed)
     )
     if multi_agent:
-        config = config.multi_agent(
-            policies=set(POLICY_OF_AGENT.values()), policy_mapping_fn=agent_to_policy
-        )
-    else:
-        config = config.multi_agent(policies={SHARED_POLICY}, policy_mapping_fn=to_shared_policy)
-    return config
+        return one_policy_per_agent(config)
+    return config.multi_agent(policies={SHARED_POLICY}, policy_mapping_fn=to_shared_policy)
+
+
+def one_policy_per_agent(config: PPOConfig) -> PPOConfig:
+    """``config`` with policy1 for agent1 and policy2 for agent2 (notebook 3's exercise)."""
+    return config.multi_agent(policies=set(POLICY_OF_AGENT.values()), policy_mapping_fn=agent_to_policy)
 
 
 @dataclass

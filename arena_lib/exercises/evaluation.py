@@ -7,8 +7,29 @@ import numbers
 import numpy as np
 
 from arena_lib.answers import same_answer
-from arena_lib.exercises import attempt, passed
+from arena_lib.exercises import attempt, passed, self_check, shown
 from arena_lib.policies import random_policies
+
+GRADED_NAMES = ("greedy_action", "mean_returns")
+
+# Course code that picks greedy actions from a module, or plays episodes and averages their
+# returns: absent while graded.
+WRITE_YOUR_OWN = {
+    "arena_lib.evaluation:module_input": "it encodes the observation for you",
+    "arena_lib.evaluation:TrainedPolicy.action_logits": "it runs the module for you",
+    "arena_lib.evaluation:TrainedPolicy.compute_action": "it picks the greedy action for you",
+    "arena_lib.evaluation:trained_policies": "it picks the greedy actions for you",
+    "arena_lib.agents:agent_from_modules": "it turns the modules into networks that pick actions for you",
+    "arena_lib.players:NetworkPlayer.logits": "it computes the module's action scores for you",
+    "arena_lib.players:NetworkPlayer.act": "it picks actions for you",
+    "arena_lib.rollout:rollout": "it plays the episode for you",
+    "arena_lib.rollout:Trajectory.returns": "it adds up the rewards for you",
+    "arena_lib.evaluation:evaluate": "it plays and averages the episodes for you",
+    "arena_lib.evaluation:Evaluation.mean_return": "it averages the returns for you",
+    "arena_lib.matches:play_many": "it plays episodes for you",
+    "arena_lib.matches:BatchedArena.step": "it plays episodes and adds up their rewards for you",
+    "arena_lib.matches:MatchResult.replay": "it plays the episode for you",
+}
 
 # The self-checks' cases and what the reference solution gives for them (recorded, as data:
 # tests/test_exercises.py checks that it still is what the reference gives).
@@ -25,17 +46,26 @@ MEANS_ON_THE_DEFAULT_ARENA = {"agent1": 3.75, "agent2": -8.625}  # env_config le
 MEANS_OF_ONE_EPISODE_FEWER = {"agent1": 3.1666666666666665, "agent2": -1.1666666666666667}
 
 
-def check_greedy_action(greedy_action, module, observation_space) -> None:
-    """Exercise 4a: greedy actions from an RLModule (a copy of ``module`` with fixed weights)."""
-    import copy
+def course_module(policy: str = "policy1", **settings):
+    """An RLModule of the course's config (``arena_ppo_config(**settings)``), untrained, and the
+    observation space of its agent: what the self-check and the hidden tests of 4a act with."""
+    from arena_lib.env import MultiAgentArena
+    from arena_lib.models import build_modules
+    from arena_lib.training import arena_ppo_config
 
+    agent = {"policy1": "agent1", "policy2": "agent2"}[policy]
+    return build_modules(arena_ppo_config(**settings))[policy], MultiAgentArena().observation_spaces[agent]
+
+
+@self_check
+def check_greedy_action(greedy_action) -> None:
+    """Exercise 4a: greedy actions from an RLModule of the course's config, with fixed weights."""
     from arena_lib.models import set_fixed_weights
 
-    shapes = {name: list(parameter.shape) for name, parameter in module.named_parameters()}
+    fixed, observation_space = course_module()
+    shapes = {name: list(parameter.shape) for name, parameter in fixed.named_parameters()}
     assert all(shapes.get(name) == shape for name, shape in CHECKED_POLICY_SHAPES.items()), (
-        "check_greedy_action checks a module of the course's config (arena_ppo_config(), on the 10 x 10 arena), "
-        f"whose policy network has the weights {CHECKED_POLICY_SHAPES}; this one has {shapes}.")
-    fixed = copy.deepcopy(module)
+        f"The course's module has changed ({shapes}): record the self-check's values again (tests/test_exercises.py).")
     set_fixed_weights(fixed, CHECKED_WEIGHTS_SEED)
     for obs, expected in zip(CHECKED_OBSERVATIONS, EXPECTED_ACTIONS):
         got = attempt(greedy_action, fixed, np.array(obs), observation_space, advice=(
@@ -52,6 +82,7 @@ def check_greedy_action(greedy_action, module, observation_space) -> None:
     passed("greedy_action picks the module's most likely action.")
 
 
+@self_check
 def check_mean_returns(mean_returns) -> None:
     """Exercise 4b: the evaluation loop."""
     config, episodes = CHECKED_ARENA, CHECKED_EPISODES
@@ -71,16 +102,5 @@ def check_mean_returns(mean_returns) -> None:
         why = next((words for numbers_, words in diagnoses if same_answer(numbers_, got)),
                    "play num_episodes episodes, each in a new MultiAgentArena(env_config), add up each agent's "
                    "rewards per episode, then average")
-        raise AssertionError(f"Expected the mean returns {expected} over {episodes} episodes, got {got}: {why}.")
+        raise AssertionError(f"Expected the mean returns {expected} over {episodes} episodes, got {shown(got)}: {why}.")
     passed("mean_returns averages each agent's return over the episodes.")
-
-
-# What solves exercise 4a or 4b for the student: the judge gives no points to code that uses it
-# (arena_grading.review).
-REFUSED_HELPERS = {
-    "TrainedPolicy": "arena_lib's TrainedPolicy picks the greedy action for you",
-    "trained_policies": "arena_lib's trained_policies picks the greedy actions for you",
-    "module_input": "arena_lib's module_input encodes the observation for you",
-    "evaluate": "arena_lib's evaluate plays and averages the episodes for you",
-    "rollout": "arena_lib's rollout plays the episode for you",
-}

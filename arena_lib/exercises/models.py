@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from arena_lib.answers import same_answer
-from arena_lib.exercises import passed
+from arena_lib.exercises import attempt, check_graded_alone, passed, self_check
+
+GRADED_NAMES = ("CellEmbeddingModule", "cell_module_config")
+# Nothing in arena_lib computes a module's forward passes or builds this config for a student.
+WRITE_YOUR_OWN = {}
 
 # Exercise 5a's module as the notebook's given setup() builds it (layer names, model_config keys).
 CELL_MODULE_CONFIG = {"embedding_dim": 16, "hiddens": [64]}
@@ -49,8 +53,10 @@ def _same_tensor(expected: list, got) -> bool:
     return same_answer(expected, rounded(got))
 
 
+@self_check
 def check_cell_module(module_class) -> None:
     """Exercise 5a: the forward passes and the values of a custom PPO RLModule."""
+    check_graded_alone(module_class, GRADED_NAMES)
     import gymnasium as gym
     import torch
     from ray.rllib.core.columns import Columns
@@ -82,17 +88,17 @@ def check_cell_module(module_class) -> None:
         assert _same_tensor(logits, out[Columns.ACTION_DIST_INPUTS]), (
             "_forward's logits are not self.pi_net applied to self._embed(batch)."
         )
-        train = module.forward_train(batch)
-        assert isinstance(train, dict) and {Columns.ACTION_DIST_INPUTS, Columns.EMBEDDINGS} <= set(train), (
+        for_training = module.forward_train(batch)
+        assert isinstance(for_training, dict) and {Columns.ACTION_DIST_INPUTS, Columns.EMBEDDINGS} <= set(for_training), (
             f"_forward_train should return the logits under Columns.ACTION_DIST_INPUTS and the embedded cells under "
-            f"Columns.EMBEDDINGS, got {sorted(train) if isinstance(train, dict) else type(train).__name__}."
+            f"Columns.EMBEDDINGS, got {sorted(for_training) if isinstance(for_training, dict) else type(for_training).__name__}."
         )
-        problem = _tensor_problem("_forward_train's logits", train[Columns.ACTION_DIST_INPUTS], (3, 4))
-        assert problem is None and _same_tensor(logits, train[Columns.ACTION_DIST_INPUTS]), (
+        problem = _tensor_problem("_forward_train's logits", for_training[Columns.ACTION_DIST_INPUTS], (3, 4))
+        assert problem is None and _same_tensor(logits, for_training[Columns.ACTION_DIST_INPUTS]), (
             problem or "_forward_train's logits differ from _forward's: both are self.pi_net(self._embed(batch))."
         )
-        problem = _tensor_problem("With embedding_dim=3, the embeddings", train[Columns.EMBEDDINGS], (3, 6))
-        assert problem is None and _same_tensor(embedded, train[Columns.EMBEDDINGS]), (
+        problem = _tensor_problem("With embedding_dim=3, the embeddings", for_training[Columns.EMBEDDINGS], (3, 6))
+        assert problem is None and _same_tensor(embedded, for_training[Columns.EMBEDDINGS]), (
             problem or "The embeddings in _forward_train's output should be self._embed(batch)."
         )
         got = module.compute_values(batch)
@@ -117,13 +123,22 @@ def check_cell_module(module_class) -> None:
     passed(f"{module_class.__name__}'s logits, embeddings and values have the right shapes and values.")
 
 
-def check_cell_module_config(config, module_class) -> None:
+@self_check
+def check_cell_module_config(cell_module_config, module_class) -> None:
     """Exercise 5b: one RLModule per policy, a custom one for policy1 and the default one for policy2."""
     from arena_lib.models import build_modules, module_spaces
+    from arena_lib.training import arena_ppo_config
 
+    base = arena_ppo_config(seed=1)
+    config = attempt(cell_module_config, base, module_class, advice=(
+        "Return base_config with .env_runners(env_to_module_connector=keep_cell_numbers('agent1')) and "
+        ".rl_module(rl_module_spec=MultiRLModuleSpec(...))."))
+    assert hasattr(config, "policies"), (
+        f"cell_module_config should return a config, got {type(config).__name__}: base_config.env_runners(...)"
+        ".rl_module(...) returns it.")
     policies = set(config.policies or {})
     assert policies == {"policy1", "policy2"}, (
-        f"The config's policies are {sorted(policies)}: start from arena_ppo_config(), which trains policy1 and policy2."
+        f"The config's policies are {sorted(policies)}: start from base_config, which trains policy1 and policy2."
     )
     spaces = module_spaces(config)
     kind = {policy: type(space[0]).__name__ for policy, space in spaces.items()}
@@ -158,3 +173,30 @@ def check_cell_module_config(config, module_class) -> None:
     )
     passed(f"policy1 gets {module_class.__name__} (it reads the two cell numbers), policy2 RLlib's default module "
            "(it reads the one-hot vector).")
+
+
+def one_ppo_update(config, steps: int = 200) -> dict:
+    """One PPO update of ``config``'s modules on ``steps`` env steps, in this process and without
+    Ray (graded runs start none): an EnvRunner samples, a Learner updates. What the hidden tests of
+    5a report: whether policy1's weights changed, and its value loss."""
+    import math
+
+    import torch
+    from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+
+    from arena_lib.ray_setup import quiet_rllib_logs
+
+    quiet_rllib_logs()
+    config = (config.copy(copy_frozen=False).env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+              .training(train_batch_size_per_learner=steps, minibatch_size=steps // 2, num_epochs=1))
+    runner = MultiAgentEnvRunner(config=config)
+    learners = config.build_learner_group(spaces=runner.get_spaces())
+    module = learners._learner.module["policy1"]
+    before = [p.detach().clone() for p in module.parameters()]
+    episodes = runner.sample(num_timesteps=steps, random_actions=False)
+    results = learners.update(episodes=episodes, timesteps={"num_env_steps_sampled_lifetime": steps})
+    loss = float(results[0]["policy1"]["vf_loss"].peek())
+    changed = any(not torch.equal(a, b.detach()) for a, b in zip(before, module.parameters()))
+    runner.stop()
+    learners.shutdown()
+    return {"weights changed": changed, "value loss is a finite number": math.isfinite(loss)}

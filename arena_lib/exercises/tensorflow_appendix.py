@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from arena_lib.answers import same_answer
-from arena_lib.exercises import passed
+from arena_lib.exercises import check_graded_alone, passed, self_check
+
+GRADED_NAMES = ("policies", "policy_mapping_fn")
+# Nothing in arena_lib writes 2021's policies dict for a student.
+WRITE_YOUR_OWN = {}
 
 
+@self_check
 def check_policies_2021(policies, policy_mapping_fn) -> None:
     """Exercise 7a: the 2021 policies dict of 4-tuples and a mapping function with `worker`."""
+    check_graded_alone(policy_mapping_fn, GRADED_NAMES)
     assert isinstance(policies, dict), (
         f"policies should be a dict {{policy id: (policy class, observation space, action space, overrides)}}, "
         f"got {type(policies).__name__}."

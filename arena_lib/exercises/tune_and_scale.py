@@ -4,29 +4,29 @@
 from __future__ import annotations
 
 from arena_lib.answers import same_answer
-from arena_lib.exercises import attempt, passed
+from arena_lib.exercises import attempt, passed, self_check, shown
+
+GRADED_NAMES = ("param_space", "best_settings")
+# Nothing in arena_lib builds a search space or picks a trial for a student.
+WRITE_YOUR_OWN = {}
 
 # The settings a search varies, as (name -> key path in the config's dict): what grid_trials reads.
 SEARCHED = {"lr": "lr", "fcnet_hiddens": "_model_config/fcnet_hiddens"}
-
-
-def _shown(value):
-    """A result as a student would write it: numpy's numbers as plain ones (0.001, not np.float64(0.001))."""
-    if isinstance(value, dict):
-        return {key: _shown(item) for key, item in value.items()}
-    return value.item() if hasattr(value, "item") and type(value).__module__ == "numpy" else value
 
 
 def _pairs(trials: list[dict]) -> list:
     return sorted(([t["lr"], t["fcnet_hiddens"]] for t in trials), key=repr)
 
 
-def check_param_space(param_space, base_config) -> None:
-    """Exercise 6a: a config with a grid search."""
+@self_check
+def check_param_space(param_space) -> None:
+    """Exercise 6a: a config with a grid search (from the course's config, as the notebook's)."""
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
+    from arena_lib.training import arena_ppo_config
     from arena_lib.tuning import grid_trials
 
+    base_config = arena_ppo_config(seed=1).env_runners(num_env_runners=0)
     lr_before, hiddens_before = base_config.lr, list(base_config.model_config["fcnet_hiddens"])
     rates, sizes = [1e-3, 3e-3], [[32], [64, 64]]
     space = attempt(param_space, base_config, rates, sizes)
@@ -62,6 +62,7 @@ def check_param_space(param_space, base_config) -> None:
     passed("param_space searches every learning rate with every network size and leaves base_config as it was.")
 
 
+@self_check
 def check_best_settings(best_settings) -> None:
     """Exercise 6b: the best trial's settings from a result table."""
     import pandas as pd
@@ -83,12 +84,12 @@ def check_best_settings(best_settings) -> None:
     expected = {"config/lr": 3e-3, "config/_model_config/fcnet_hiddens": [64, 64]}
     assert same_answer(expected, got), (
         f"For a table whose returns are 4.0, 11.5 and nan, the best trial is the one with 11.5, "
-        f"whose settings are {expected}; you returned {_shown(got)}. A trial without a return (nan) cannot be the best."
+        f"whose settings are {expected}; you returned {shown(got)}. A trial without a return (nan) cannot be the best."
     )
     got = attempt(best_settings, table, ["config/lr"], metric="time_total_s", mode="min")
     assert isinstance(got, dict) and same_answer({"config/lr": 1e-2}, got), (
         f"With metric='time_total_s' and mode='min' the best trial is the fastest (9.0 s, lr 0.01); "
-        f"you returned {_shown(got)}. Use the metric and mode you are given."
+        f"you returned {shown(got)}. Use the metric and mode you are given."
     )
     shuffled = table.iloc[[2, 0, 1]].set_axis(["c", "a", "b"])
     advice = "Pick the row by its label (table.loc[label]) or by its position (table.iloc[position]), not by mixing the two."
@@ -98,10 +99,10 @@ def check_best_settings(best_settings) -> None:
         raise AssertionError(f"The same table with its rows in another order and the index labels 'c', 'a', 'b' "
                              f"made best_settings fail ({type(error).__name__}: {error}). {advice}") from error
     assert isinstance(got, dict) and same_answer({"config/lr": 3e-3}, got), (
-        f"The same table with its rows in another order and the index labels 'c', 'a', 'b' gave {_shown(got)}. {advice}"
+        f"The same table with its rows in another order and the index labels 'c', 'a', 'b' gave {shown(got)}. {advice}"
     )
     empty = attempt(best_settings, table.assign(**{METRIC: nan}), settings,
                     advice="When no trial has a value for the metric, return None.")
-    assert empty is None, f"When no trial has a value for the metric, return None; you returned {_shown(empty)!r}."
+    assert empty is None, f"When no trial has a value for the metric, return None; you returned {shown(empty)!r}."
     passed("best_settings picks the best trial by the metric and mode, skips trials without a value, "
            "and returns its settings.")
