@@ -6,11 +6,12 @@ episode is the league's policy mapping function; when a main policy wins often e
 against the pool, :class:`LeagueCallback` freezes a copy of it (``algo.add_module``) and
 hands every EnvRunner a mapping function that knows the bigger pool. Both the mapping and
 the rule that decides when to freeze a copy are given to the callback as functions: the
-notebook's exercises write them.
+notebook's exercises write them, and the notebook shows the callback itself.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
@@ -47,74 +48,74 @@ class LeagueState:
     history: list = field(default_factory=list)  # one row per iteration, for plots
 
 
-def league_callback(policy_for, should_snapshot, p_main: float = 0.3, threshold: float = 0.6, window: int = 50):
-    """The callback class for ``config.callbacks(...)``, with the league's two rules in it."""
+# Notebook 8 shows this class in a cell of its own, as RLlib's self-play example shows its
+# callback (tests/test_league.py checks that the two are the same code).
+class LeagueCallback(RLlibCallback):
+    """The league: counts each main policy's games against the pool, and freezes a snapshot of a
+    main policy when should_snapshot says so."""
 
-    class LeagueCallback(RLlibCallback):
-        def __init__(self):
-            super().__init__()
-            self.league = LeagueState()
+    def __init__(self, policy_for, should_snapshot, p_main=0.3, threshold=0.6, window=50):
+        super().__init__()
+        self.policy_for, self.should_snapshot = policy_for, should_snapshot
+        self.p_main, self.threshold, self.window = p_main, threshold, window
+        self.league = LeagueState()
 
-        def on_episode_end(self, *, episode, metrics_logger, **kwargs):
-            """(On the EnvRunners.) Count the games each main policy played against the pool."""
-            explorer_return = episode.agent_episodes["agent1"].get_return()
-            modules = {role: episode.module_for(AGENT_OF[role]) for role in ROLES}
-            explorer_won = explorer_return >= EXPLORER_WINS_AT
-            for role, won in (("explorer", explorer_won), ("chaser", not explorer_won)):
-                if modules[role] == role:  # the main policy of this role played
-                    metrics_logger.log_value(f"league/{role}_games", 1, reduce="sum")
-                    metrics_logger.log_value(f"league/{role}_wins", int(won), reduce="sum")
+    def on_episode_end(self, *, episode, metrics_logger, **kwargs):
+        """(On each EnvRunner.) Count the games each main policy played against the pool."""
+        explorer_won = episode.agent_episodes["agent1"].get_return() >= EXPLORER_WINS_AT
+        for role, won in (("explorer", explorer_won), ("chaser", not explorer_won)):
+            if episode.module_for(AGENT_OF[role]) == role:  # the main policy of this role played
+                metrics_logger.log_value(f"league/{role}_games", 1, reduce="sum")
+                metrics_logger.log_value(f"league/{role}_wins", int(won), reduce="sum")
 
-        def on_train_result(self, *, algorithm, result, **kwargs):
-            """(On the algorithm.) Freeze a copy of a main policy when the rule says so."""
-            runners = result.get("env_runners", {})
-            row = {"iteration": result.get("training_iteration")}
-            for role in ROLES:
-                games = int(runners.get(f"league/{role}_games", 0) or 0)
-                wins = int(runners.get(f"league/{role}_wins", 0) or 0)
-                self.league.results[role] += [True] * wins + [False] * (games - wins)
-                recent = self.league.results[role][-window:]
-                row[f"{role}_win_rate"] = sum(recent) / len(recent) if recent else float("nan")
-                if should_snapshot(list(self.league.results[role]), threshold, window):
-                    self.freeze(algorithm, role)
-                row[f"{role}_pool"] = len(self.league.pools[role])
-            self.league.history.append(row)
-            result["league"] = dict(row)
+    def on_train_result(self, *, algorithm, result, **kwargs):
+        """(On the algorithm, after each iteration.) Ask the rule; freeze a snapshot when it says so."""
+        runners, row = result.get("env_runners", {}), {"iteration": result.get("training_iteration")}
+        for role in ROLES:
+            games = int(runners.get(f"league/{role}_games", 0) or 0)
+            wins = int(runners.get(f"league/{role}_wins", 0) or 0)
+            self.league.results[role] += [True] * wins + [False] * (games - wins)
+            recent = self.league.results[role][-self.window:]
+            row[f"{role}_win_rate"] = sum(recent) / len(recent) if recent else float("nan")
+            if self.should_snapshot(list(self.league.results[role]), self.threshold, self.window):
+                self.freeze(algorithm, role)
+            row[f"{role}_pool"] = len(self.league.pools[role])
+        self.league.history.append(row)
+        result["league"] = dict(row)
 
-        def freeze(self, algorithm, role: str) -> None:
-            new_id = snapshot_id(role, len(self.league.pools[role]) + 1)
-            main = algorithm.get_module(role)
-            self.league.pools[role].append(new_id)
-            self.league.results[role] = []
-            mapping = mapping_function(policy_for, self.league.pools, p_main)
-            algorithm.add_module(module_id=new_id, module_spec=RLModuleSpec.from_module(main),
-                                 new_agent_to_module_mapping_fn=mapping, new_should_module_be_updated=list(ROLES))
-            # The snapshot's weights: the main policy's now, on the learner and on every EnvRunner.
-            # (An EnvRunner ignores a weight sync whose sequence number it has seen already, and
-            # the learner's has not moved since the last one; a state without one is always taken.)
-            state = algorithm.learner_group.get_state(components=f"learner/rl_module/{role}")
-            algorithm.set_state({"learner_group": {"learner": {"rl_module": {new_id: state["learner"]["rl_module"][role]}}}})
-            playing = algorithm.learner_group.get_state(components=f"learner/rl_module/{new_id}", inference_only=True)
-            weights = playing["learner"]["rl_module"][new_id]
-            algorithm.env_runner_group.foreach_env_runner(
-                lambda runner: runner.set_state({"rl_module": {new_id: weights}}), local_env_runner=True)
-
-    return LeagueCallback
+    def freeze(self, algorithm, role):
+        """A new module, a copy of the main policy's, joins the role's pool; every EnvRunner gets a
+        mapping function that knows the bigger pool."""
+        new_id = snapshot_id(role, len(self.league.pools[role]) + 1)
+        self.league.pools[role].append(new_id)
+        self.league.results[role] = []
+        mapping = mapping_function(self.policy_for, self.league.pools, self.p_main)
+        algorithm.add_module(module_id=new_id, module_spec=RLModuleSpec.from_module(algorithm.get_module(role)),
+                             new_agent_to_module_mapping_fn=mapping, new_should_module_be_updated=list(ROLES))
+        # The snapshot's weights: the main policy's now, on the learner and on every EnvRunner.
+        # (An EnvRunner ignores a weight sync whose sequence number it has seen already, and the
+        # learner's has not moved since the last one; a state without one is always taken.)
+        main = algorithm.learner_group.get_state(components=f"learner/rl_module/{role}")
+        algorithm.set_state({"learner_group": {"learner": {"rl_module": {new_id: main["learner"]["rl_module"][role]}}}})
+        acting = algorithm.learner_group.get_state(components=f"learner/rl_module/{new_id}", inference_only=True)
+        weights = acting["learner"]["rl_module"][new_id]
+        algorithm.env_runner_group.foreach_env_runner(
+            lambda runner: runner.set_state({"rl_module": {new_id: weights}}), local_env_runner=True)
 
 
 def league_config(policy_for, should_snapshot, seed: int = 0, p_main: float = 0.3, threshold: float = 0.6,
-                  window: int = 50, **settings):
+                  window: int = 50, callback=LeagueCallback, **settings):
     """The course's PPO config (``arena_lib.training.arena_ppo_config``) as a league: the main
     policies ``explorer`` (agent1) and ``chaser`` (agent2) learn, snapshots join as
     ``should_snapshot(results, threshold, window)`` decides, and ``policy_for(agent_id,
-    episode_id, explorers, chasers, p_main)`` maps agents to modules."""
+    episode_id, explorers, chasers, p_main)`` maps agents to modules. ``callback`` is the
+    league's callback class (notebook 8 shows it), made with those rules."""
     from arena_lib.training import arena_ppo_config
 
-    callback = league_callback(policy_for, should_snapshot, p_main, threshold, window)
     return (arena_ppo_config(seed=seed, **settings)
             .multi_agent(policies=set(ROLES), policies_to_train=list(ROLES),
                          policy_mapping_fn=mapping_function(policy_for, {role: [] for role in ROLES}, p_main))
-            .callbacks(callback))
+            .callbacks(functools.partial(callback, policy_for, should_snapshot, p_main, threshold, window)))
 
 
 def league_history(algo) -> list[dict]:
