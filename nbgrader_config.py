@@ -31,22 +31,30 @@ c.FileNameCollectorPlugin.named_regexp = (
 )
 c.FileNameCollectorPlugin.valid_ext = [".ipynb", ".safetensors"]
 
-# Grading in a sandbox (arena_grading, see docs/grading-sandbox.md: what a student's code can and
-# cannot do while it is graded): each submission's kernel runs in bubblewrap with no
-# network, no view of the course, and a memory and process limit; hidden tests report
-# the student's answers and this process compares them with the reference solution's;
-# feedback never shows hidden tests. Installed by `make setup`.
+# Grading in a sandbox (arena_grading; docs/grading-sandbox.md says what a student's code can and
+# cannot do while it is graded): a graded run executes the student's exercise cells, the test
+# cells' self-checks and, last, their hidden tests, nothing else; each submission's kernel runs in
+# bubblewrap with no network, no view of the course, a memory and process limit, and a build of
+# arena_lib without the code that computes the assignment's answers; hidden tests report the
+# student's answers and this process compares them with the reference solution's; feedback
+# never shows hidden tests, and runs no script. Installed by `make setup`.
 from arena_grading.execute import SandboxedExecute  # noqa: E402
 from arena_grading.feedback import HideHiddenTests, SanitizeOutputs  # noqa: E402
-from arena_grading.judge import FlagForReview, JudgeAnswers  # noqa: E402
+from arena_grading.judge import JudgeAnswers  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute, JudgeAnswers, SanitizeOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 c.SandboxedExecute.memory_limit = "2G"
 c.SandboxedExecute.process_limit = 512
+# A graded run prints little (the self-checks' verdicts): 200 kB a cell, 1 MB a notebook is plenty.
+c.SandboxedExecute.output_bytes_per_cell = 200_000
+c.SandboxedExecute.output_bytes_per_notebook = 1_000_000
+# A larger submission is not graded, with the reason, before nbgrader reads it.
+c.SubmissionLimits.max_size = "5M"
 c.GenerateFeedback.preprocessors = [HideHiddenTests, SanitizeOutputs, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = "arena_grading.feedback.SafeFeedbackExporter"

@@ -16,37 +16,23 @@ Student code runs in the grading sandbox unless ``sandbox=False``.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from arena_grading import outcomes
+from arena_grading.launch import (
+    autograde_args,
+    nbgrader,
+    nbgrader_child,
+    submission_limit,
+    submission_problem,
+)
 from arena_grading.outcomes import ClassResult
 
 
 class CannotGrade(Exception):
     """Grading cannot start; the message says why and what to do."""
-
-
-def nbgrader_env() -> dict:
-    """This environment, with its Python's folder first on PATH (nbgrader calls alembic) and
-    no RAY_* variable: a kernel starts its own Ray, never the grading cluster's."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("RAY_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def nbgrader(course: Path, *args: str, log: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
-    """Run an nbgrader command in the course folder; its output goes to ``log`` (or is kept)."""
-    command = [sys.executable, "-m", "nbgrader", *args]
-    if log is None:
-        return subprocess.run(command, cwd=course, env=nbgrader_env(), capture_output=True, text=True, **kwargs)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as out:
-        return subprocess.run(command, cwd=course, env=nbgrader_env(), stdout=out, stderr=subprocess.STDOUT,
-                              text=True, **kwargs)
 
 
 def check_course(course: Path, assignment: str) -> None:
@@ -80,22 +66,16 @@ def prepare(course: Path, assignment: str, sandboxed: bool) -> None:
         step = nbgrader(course, "zip_collect", assignment, "--force")
         if step.returncode != 0:
             raise CannotGrade(f"nbgrader zip_collect {assignment} failed:\n{step.stdout}{step.stderr}")
-    from arena_grading.judge import record_assignment
+    from arena_grading.reference import record_assignment
 
     if record_assignment(course, assignment, sandboxed=sandboxed) != 0:
         raise CannotGrade(f"the reference answers of {assignment} could not be recorded (see above)")
-
-
-def autograde_args(sandboxed: bool) -> list[str]:
-    return [] if sandboxed else ["--SandboxedExecute.sandbox=False"]
 
 
 def grade_serially(course: Path, assignment: str, students: list[str], sandboxed: bool,
                    progress: bool = True) -> ClassResult:
     """Step 4 on this machine: one ``nbgrader autograde --student`` process per student."""
     from tqdm import tqdm
-
-    from arena_grading.parallel import nbgrader_child
 
     result = ClassResult(assignment, "on this machine, one at a time")
     started = time.perf_counter()
@@ -144,8 +124,8 @@ def finish(course: Path, assignment: str, patterns: list[str]) -> None:
 def grade(course: Path, assignment: str, *, workers: int | None = None, ray_address: str | None = None,
           students: list[str] = (), force: bool = False, sandboxed: bool = True, retries: int = 1) -> int:
     """Grade ``assignment`` for the class (or the students matching ``students``); print what
-    became of each submission. Returns the exit status: 0 all graded, 1 someone was not graded or
-    must be graded by hand, 2 grading could not start."""
+    became of each submission. Returns the exit status: 0 all graded, 1 someone was not graded,
+    2 grading could not start."""
     try:
         check_course(course, assignment)
         if sandboxed:
@@ -157,6 +137,10 @@ def grade(course: Path, assignment: str, *, workers: int | None = None, ray_addr
         todo = outcomes.submitted_students(course, assignment, students)
         skipped = [] if force else [s for s in todo if outcomes.is_graded(course, assignment, s)]
         todo = [s for s in todo if s not in skipped]
+        limit = submission_limit(course)
+        refused = {s: why for s in todo if (why := submission_problem(
+            course / "submitted" / s / assignment, limit))}
+        todo = [s for s in todo if s not in refused]
         if workers is None and ray_address is None:
             result = grade_serially(course, assignment, todo, sandboxed)
         else:
@@ -165,7 +149,9 @@ def grade(course: Path, assignment: str, *, workers: int | None = None, ray_addr
             result = parallel.grade_class(course, assignment, todo, workers=workers, address=ray_address,
                                           sandboxed=sandboxed, retries=retries)
         result.skipped = skipped
-        result.note_reviews(course)
+        for student, why in refused.items():
+            outcomes.not_gradable(course, assignment, student)
+            result.not_graded[student] = why
         result.record(course)
         if not sandboxed:
             stop_leftovers(course)
@@ -174,7 +160,8 @@ def grade(course: Path, assignment: str, *, workers: int | None = None, ray_addr
         print(error, file=sys.stderr)
         return 2
     result.print(course)
-    if result.not_graded or result.review:
+    result.print_scores(course)
+    if result.not_graded:
         return 1
     print(f"Graded {assignment}: autograded/, feedback/ and grades.csv are up to date.")
     return 0

@@ -1,315 +1,205 @@
-"""The judge: hidden tests report answers; this process decides whether they are right.
+"""The judge: the hidden tests report answers; this process, outside the student's kernel,
+decides whether they are right.
 
-A student's code runs in the same Python process as the tests that grade it, so
-whatever a test checks inside the kernel, a student cell can rebind (builtins,
-``arena_lib``, numpy, IPython's own hooks). So the hidden tests only *report* the
-student's results on fixed cases (``arena_lib.answers.report_answers``), and this
-preprocessor, in nbgrader's process outside the sandbox, compares them with the
-answers of the reference solution: the source notebook in ``solutions/``, run once
-in the same sandbox and cached in ``.grading/`` (out of the sandbox's reach). A
-grade cell whose answers are missing or differ gets an error output, so nbgrader
-gives it no points, with a message that says which cases were wrong.
+The hidden tests run last in a graded run (``arena_grading.execute``) and only *report* the
+student's results on fixed cases (``arena_lib.answers.report_answers``); nothing of their
+execution but those reports leaves the kernel. :class:`JudgeAnswers`, in nbgrader's process,
+compares them with the reference solution's (``arena_grading.reference``). A test cell whose
+answers are missing, altered or different gets the judge's message as an error output, so that
+nbgrader gives it no points.
+
+The judge's messages are its own words: which hidden cases were wrong, named as the
+instructor named them, and the reference's hint. What the student's code answered is repeated
+only as data of the kind expected (a number, a short list of numbers, a type name), never as
+text, so a report cannot carry anything else into feedback. The course code a student may not
+call (``WRITE_YOUR_OWN``) is absent while grading, so an altered report can only carry answers
+the student's own code computed: the judge reads no code.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import importlib.util
 import json
-import os
-import shutil
-import tempfile
-import time
-from importlib import metadata
-from pathlib import Path
+import math
+import numbers
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
-from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.utils import setenv
 
-from arena_lib.answers import ANSWERS_MIME, same
+from arena_grading import outcomes
+from arena_grading.cells import grade_id, is_test_cell
+from arena_grading.execute import JUDGE_NAMES
+from arena_grading.reference import reference_answers
+from arena_lib.answers import same
 
-CACHE_FOLDER = ".grading"
-PACKAGES = ("ray", "torch", "numpy", "gymnasium", "nbgrader", "ipykernel")
-
-
-class ReferenceFailed(RuntimeError):
-    """The reference solution does not pass its own tests: nothing can be graded against it."""
-
-
-def is_test_cell(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
+WRONG_NAME, NO_ANSWER_NAME = JUDGE_NAMES
+SHOWN_ITEMS = 8  # a list or dict of at most this many numbers is repeated whole
+NOT_SHOWN = ("its message is not shown: the hidden cases are the instructor's. Run the self-check above, and try "
+             "your code on cases of your own")
 
 
-def reports_in(cell) -> list[dict]:
-    """The reports among the outputs of a test cell's hidden tests (all its outputs if it ran whole)."""
-    from arena_grading.execute import hidden_outputs_start
-
-    outputs = cell.get("outputs", [])
-    start = hidden_outputs_start(cell)
-    return [o.data[ANSWERS_MIME] for o in outputs[0 if start is None else start + 1:]
-            if o.output_type == "display_data" and ANSWERS_MIME in o.get("data", {})]
-
-
-def collected_answers(nb) -> dict:
-    """grade_id -> {"answers": {...}, "hint": str} from every test cell's reports."""
-    found = {}
-    for cell in nb.cells:
-        if is_test_cell(cell):
-            grade_id = cell.metadata.nbgrader["grade_id"]
-            for report in reports_in(cell):
-                if report.get("grade_id") == grade_id:
-                    entry = found.setdefault(grade_id, {"answers": {}, "hint": report.get("hint", "")})
-                    entry["answers"].update(report.get("answers", {}))
-    return found
-
-
-def wrong_cases(expected: dict, reports: list[dict], grade_id: str) -> list[tuple[str, object]] | None:
+def wrong_cases(expected: dict, reports: list[dict], test_id: str) -> list[tuple[str, object]] | None:
     """The hidden cases the student's reports got wrong, as (case, what they gave); None if there
-    is no report, or one that is incomplete or altered."""
+    is no report, or one that is incomplete or altered. Every report must be right."""
     if not reports:
         return None
     wrong, cases = [], expected["answers"]
     for report in reports:
-        answers = report.get("answers") if report.get("grade_id") == grade_id else None
+        answers = report.get("answers") if report.get("grade_id") == test_id else None
         if not isinstance(answers, dict) or answers.keys() != cases.keys():
             return None
         wrong += [(case, answers[case]) for case in cases if not same(cases[case], answers[case])]
     return wrong
 
 
-def verdict(expected: dict, reports: list[dict], grade_id: str) -> str | None:
-    """None if every report of this cell has exactly the reference's answers, else what is wrong."""
-    if not reports:
-        return ("The hidden tests of this exercise did not run to their end (was a test cell changed, "
-                "or the notebook's code altered?), so this exercise gets no points.")
-    wrong = wrong_cases(expected, reports, grade_id)
+def _number(value) -> float | None:
+    """A JSON answer as a number (``"nan"``, ``"inf"``: how plain() writes them), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return float(value) if value in ("nan", "inf", "-inf") else None
+
+
+def _shown_number(value) -> str:
+    number = _number(value)
+    if math.isnan(number) or math.isinf(number):
+        return str(number)
+    return str(int(number)) if isinstance(value, int) else repr(round(number, 6))
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True or False"
+    if _number(value) is not None:
+        return "a number"
+    if isinstance(value, str):
+        return "a str"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if isinstance(value, dict):
+        return f"a dict of {len(value)} entries"
+    return "a value of another type"
+
+
+def described(given, expected) -> str:
+    """What a student's answer was, in words, repeating only data of the kind expected: never
+    its text (a report is the student's to fill)."""
+    if given is None:
+        return "None"
+    if isinstance(expected, bool):
+        return repr(given) if isinstance(given, bool) else f"{_kind(given)}, where True or False was expected"
+    if isinstance(given, bool):
+        return f"{given!r}, where {_kind(expected)} was expected"
+    if _number(expected) is not None:
+        return _shown_number(given) if _number(given) is not None else f"{_kind(given)}, where a number was expected"
+    if isinstance(expected, str):
+        return "a different str" if isinstance(given, str) else f"{_kind(given)}, where a str was expected"
+    if isinstance(expected, list):
+        if not isinstance(given, list):
+            return f"{_kind(given)}, where a list of {len(expected)} was expected"
+        if len(given) != len(expected):
+            return f"a list of {len(given)} items, where {len(expected)} were expected"
+        if len(given) <= SHOWN_ITEMS and all(_number(g) is not None or isinstance(g, bool) for g in given):
+            return "[" + ", ".join(repr(g) if isinstance(g, bool) else _shown_number(g) for g in given) + "]"
+        differ = [i for i, (e, g) in enumerate(zip(expected, given)) if not same(e, g)]
+        return (f"a list of {len(given)} items of which {len(differ)} differ, the first at position {differ[0]}: "
+                f"{described(given[differ[0]], expected[differ[0]])}")
+    if isinstance(expected, dict):
+        if not isinstance(given, dict):
+            return f"{_kind(given)}, where a dict of {len(expected)} entries was expected"
+        if given.keys() != expected.keys():
+            return f"a dict of {len(given)} entries whose keys differ from the expected ones"
+        if len(given) <= SHOWN_ITEMS and all(_number(g) is not None for g in given.values()):
+            return "{" + ", ".join(f"{key!r}: {_shown_number(value)}" for key, value in given.items()) + "}"
+        differ = [key for key in expected if not same(expected[key], given[key])]
+        return f"a dict in which {len(differ)} of {len(given)} entries differ"
+    return "a different value"
+
+
+def verdict(expected: dict, hidden: dict, test_id: str) -> tuple[str, str] | None:
+    """None if the hidden tests ran and every report has exactly the reference's answers; else
+    (the error's name, the judge's message)."""
+    hint = expected.get("hint", "")
+    if hidden.get("skipped"):
+        return None  # the self-check failed: its error gives the cell no points, and says why
+    if hidden.get("error") == "WriteYourOwn":
+        return NO_ANSWER_NAME, ("While the hidden tests ran, your code called course code that computes this "
+                                "exercise's answer, which is not there while grading (the self-check names it). "
+                                "Write that part yourself.")
+    if hidden.get("error"):
+        return NO_ANSWER_NAME, (f"While the hidden tests ran, your code raised {hidden['error']} ({NOT_SHOWN}). "
+                                "This exercise gets no points.")
+    if not hidden.get("ran"):
+        return NO_ANSWER_NAME, "The hidden tests of this exercise did not run, so it gets no points."
+    wrong = None if hidden.get("altered") else wrong_cases(expected, hidden.get("reports", []), test_id)
     if wrong is None:
-        return "The hidden tests' answers were incomplete or altered, so they could not be checked."
+        return NO_ANSWER_NAME, ("The hidden tests' answers did not reach the grader whole (missing, incomplete or "
+                                "altered), so this exercise gets no points.")
     if not wrong:
         return None
-    lines = [f"{len({c for c, _ in wrong})} of {len(expected['answers'])} hidden cases differ from the reference solution:"]
-    lines += [f"  - {case}: your code gave {_short(value)}" for case, value in wrong[:5]]
-    if expected.get("hint"):
-        lines.append(expected["hint"])
-    return "\n".join(lines)
+    cases = expected["answers"]
+    lines = [f"{len({c for c, _ in wrong})} of {len(cases)} hidden cases differ from the reference solution:"]
+    lines += [f"  - {case}: your code gave {described(value, cases[case])}" for case, value in wrong[:5]]
+    if hint:
+        lines.append(hint)
+    return WRONG_NAME, "\n".join(lines)
 
 
-def _short(value, limit=160) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def failure_output(message: str, name: str | None = None) -> NotebookNode:
-    """A test cell's error output with the judge's words (a WRONG_NAME error unless ``name``)."""
-    name = name or WRONG_NAME
+def failure_output(name: str, message: str) -> NotebookNode:
+    """A test cell's error output with the judge's words."""
     return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
 
-def source_notebook(config, assignment: str, notebook: str) -> NotebookNode:
-    coursedir = CourseDirectory(config=config)
-    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-    return nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
-
-
-def refused_helpers(assignment: str) -> dict[str, str]:
-    """The assignment's ``REFUSED_HELPERS`` (helper name -> why), read from its exercise module's
-    source without importing it: that would load RLlib into every nbgrader command."""
-    import ast
-
-    from arena_lib.exercises import module_name
-
-    spec = importlib.util.find_spec(module_name(assignment))
-    if spec is None or not spec.origin:
-        return {}
-    for node in ast.parse(Path(spec.origin).read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "REFUSED_HELPERS" for t in node.targets):
-            return ast.literal_eval(node.value)
-    return {}
-
-
-REVIEW_NAME = "SentToReview"
-REFUSED_NAME = "RefusedHelper"
-WRONG_NAME = "WrongAnswer"
-JUDGE_NAMES = {WRONG_NAME, REVIEW_NAME, REFUSED_NAME}  # the errors the judge itself puts in a test cell
+def finding(expected: dict, hidden: dict, test_id: str, errors: list, judged: tuple | None) -> dict:
+    """What the class report and feedback read of one test cell: right, an error of the
+    self-check (its first line), the hidden tests' error, no report, or the hidden cases
+    answered wrong (what the student gave, described as above); and the judge's message."""
+    found = {"hidden ran": bool(hidden.get("ran")), "hidden error": hidden.get("error"),
+             "hidden skipped": bool(hidden.get("skipped")),
+             "message": list(judged) if judged else None}
+    if errors:
+        first = str(errors[0].get("evalue", "")).splitlines()
+        found.update(outcome="error", error=f"{errors[0].get('ename')}: {first[0][:200] if first else ''}")
+        return found
+    wrong = None if hidden.get("altered") or hidden.get("error") else wrong_cases(
+        expected, hidden.get("reports", []), test_id)
+    if wrong is None:
+        found["outcome"] = "no report"
+    elif wrong:
+        found.update(outcome="wrong", wrong={case: described(value, expected["answers"][case]) for case, value in wrong})
+    else:
+        found["outcome"] = "right"
+    return found
 
 
 class JudgeAnswers(NbGraderPreprocessor):
-    """Runs right after SandboxedExecute in ``nbgrader autograde``: reads the student's code
-    (``review``), then compares each test cell's reported answers with the reference's."""
+    """Runs right after SandboxedExecute in ``nbgrader autograde``: compares each test cell's
+    reported answers with the reference's, and records what it found."""
 
     def preprocess(self, nb, resources):
-        from arena_grading import outcomes, review
-
         info = resources["nbgrader"]
         reference = reference_answers(self.config, info["assignment"], info["notebook"])
-        reading = review.read(nb, source_notebook(self.config, info["assignment"], info["notebook"]),
-                              refused_helpers(info["assignment"]))
-        resources["arena_review"] = reading
-        record = outcomes.record_path(self.config, resources, "review.json")
-        if record:
-            record.write_text(json.dumps({"review": [str(f) for f in reading.review],
-                                          "refused": [str(f) for f in reading.refusals]}, indent=1))
-        record_verdicts, findings = outcomes.record_path(self.config, resources, "verdicts.json"), {}
+        hidden_runs = resources.get("arena_hidden", {})
+        findings = {}
         for cell in nb.cells:
             if not is_test_cell(cell):
                 continue
-            grade_id = cell.metadata.nbgrader["grade_id"]
-            reports = reports_in(cell)
-            # Only errors and the grader's verdict decide; a number a student's code shows
+            test_id = grade_id(cell)
+            # Only errors and the judge's verdict decide; a number a student's code shows
             # as the cell's result would otherwise count as partial credit.
-            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
-            if reading.refusals:
-                cell.outputs.insert(0, failure_output(
-                    "This exercise asks you to write it yourself, and your code " + "; ".join(
-                        sorted({f.what for f in reading.refusals})) + ". So its tests give no points.", REFUSED_NAME))
-            if reading.review:
-                cell.outputs.insert(0, failure_output(
-                    "Your instructor grades this notebook by hand: its code reaches into the grader's or Python's "
-                    "machinery, which an automatic grade cannot trust (" + "; ".join(
-                        str(f) for f in reading.review[:5]) + ").", REVIEW_NAME))
-            if grade_id not in reference or reading.refusals or reading.review:
-                findings[grade_id] = {"outcome": "refused" if reading.refusals else "review"}
+            cell.outputs = [o for o in cell.get("outputs", []) if o.output_type != "execute_result"]
+            if test_id not in reference:
                 continue
-            problem = verdict(reference[grade_id], reports, grade_id)
+            hidden = hidden_runs.get(test_id, {})
             errors = [o for o in cell.outputs if o.output_type == "error"]
-            if problem and not errors:
-                cell.outputs.insert(0, failure_output(problem))  # an error already explains itself
-            findings[grade_id] = finding(reference[grade_id], reports, grade_id, errors)
-        if record_verdicts:
-            record_verdicts.write_text(json.dumps(findings, indent=1))
+            judged = verdict(reference[test_id], hidden, test_id)
+            if judged:
+                cell.outputs.append(failure_output(*judged))
+            findings[test_id] = finding(reference[test_id], hidden, test_id, errors, judged)
+        record = outcomes.record_path(self.config, resources, "verdicts.json")
+        if record:
+            record.write_text(json.dumps(findings, indent=1))
         return nb, resources
-
-
-def finding(expected: dict, reports: list[dict], grade_id: str, errors: list) -> dict:
-    """What the class report reads of one test cell: right, an error (its name and first line),
-    no report, or the hidden cases the student's answers got wrong (with what they gave)."""
-    if errors:
-        error = errors[0]
-        first_line = str(error.evalue).splitlines()[0][:200] if error.evalue else ""
-        return {"outcome": "error", "error": f"{error.ename}: {first_line}"}
-    wrong = wrong_cases(expected, reports, grade_id)
-    if wrong is None:
-        return {"outcome": "no report"}
-    return {"outcome": "wrong", "wrong": {case: _short(value) for case, value in wrong}} if wrong else {"outcome": "right"}
-
-
-class FlagForReview(NbGraderPreprocessor):
-    """Runs after SaveAutoGrades: a notebook the judge would not trust needs a person. Its
-    grades are marked as needing a manual grade (nbgrader's formgrader lists them) and the
-    notebook as flagged, with what was found in the exercise cells' comments."""
-
-    def preprocess(self, nb, resources):
-        from nbgrader.api import Gradebook
-
-        reading = resources.get("arena_review")
-        if reading is None or not reading.review:
-            return nb, resources
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
-            notebook.flagged = True
-            for grade in notebook.grades:
-                grade.needs_manual_grade = True
-            reasons = "Sent to manual grading: " + "; ".join(str(f) for f in reading.review)
-            for comment in notebook.comments:
-                comment.auto_comment = reasons
-            gb.db.commit()
-        return nb, resources
-
-
-def record_assignment(course: Path, assignment: str, sandboxed: bool = True) -> int:
-    """Record (or find cached) the reference answers of every notebook of an assignment,
-    saying so; 0 if they are there, 1 if the reference cannot be run, 2 if there is nothing."""
-    import sys
-
-    from traitlets.config.loader import PyFileConfigLoader
-
-    from arena_grading.sandbox import SandboxUnavailable
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    config.SandboxedExecute.sandbox = sandboxed
-    config.CourseDirectory.root = str(course)
-    notebooks = sorted((course / "solutions" / assignment).glob("*.ipynb"))
-    if not notebooks:
-        print(f"no notebooks in solutions/{assignment}/", file=sys.stderr)
-        return 2
-    for notebook in notebooks:
-        try:
-            answers = reference_answers(config, assignment, notebook.stem)
-        except (ReferenceFailed, SandboxUnavailable) as error:
-            print(f"cannot grade {assignment}: {error}", file=sys.stderr)
-            return 1
-        cases = sum(len(entry["answers"]) for entry in answers.values())
-        print(f"reference answers of {notebook.name}: {cases} hidden cases in {len(answers)} test cells")
-    return 0
-
-
-def cache_path(course: Path, assignment: str, notebook: str) -> Path:
-    """Where one notebook's reference answers are kept (the class report reads them too)."""
-    return Path(course) / CACHE_FOLDER / assignment / f"{notebook}.json"
-
-
-def reference_answers(config, assignment: str, notebook: str) -> dict:
-    """The reference solution's answers for one notebook, recorded once per source and versions."""
-    coursedir = CourseDirectory(config=config)
-    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{notebook}.ipynb"
-    key = _fingerprint(source)
-    cache = cache_path(coursedir.root, assignment, notebook)
-    if cache.exists():
-        stored = json.loads(cache.read_text())
-        if stored.get("fingerprint") == key:
-            return stored["answers"]
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    answers = record_reference(config, source, stderr=cache.with_suffix(".reference-stderr.txt"))
-    seconds = time.perf_counter() - started
-    partial = cache.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps({"fingerprint": key, "seconds": seconds, "answers": answers}, indent=1))
-    partial.replace(cache)  # atomic: graders running side by side never read half a file
-    return answers
-
-
-def reference_seconds(config, assignment: str, notebook: str) -> float | None:
-    """How long the reference solution took to run as a submission is (None if not recorded)."""
-    try:
-        return json.loads(cache_path(CourseDirectory(config=config).root, assignment, notebook).read_text()).get("seconds")
-    except (OSError, ValueError):
-        return None
-
-
-def _fingerprint(source: Path) -> str:
-    digest = hashlib.sha256(source.read_bytes())
-    (library,) = importlib.util.find_spec("arena_lib").submodule_search_locations  # found, not imported
-    for path in sorted(Path(library).rglob("*.py")):
-        digest.update(path.read_bytes())
-    for package in PACKAGES:
-        digest.update(f"{package}={metadata.version(package)}".encode())
-    return digest.hexdigest()
-
-
-def record_reference(config, source: Path, stderr: Path | None = None) -> dict:
-    """Run the source notebook (the reference solution) as a submission is run; collect its
-    answers. Its kernel's stderr goes to ``stderr``."""
-    from arena_grading.execute import SandboxedExecute
-
-    folder = Path(tempfile.mkdtemp(prefix="arena-reference-"))
-    folder.chmod(0o755)
-    try:
-        nb = nbformat.read(source, as_version=4)
-        graded_budget = setenv(NBGRADER_EXECUTION="autograde")  # as a submission is run
-        with contextlib.nullcontext() if os.environ.get("NBGRADER_EXECUTION") else graded_budget:
-            nb, _ = SandboxedExecute(config=config).preprocess(
-                nb, {"metadata": {"path": str(folder)}, "arena_kernel_stderr": stderr})
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    failures = [(cell.metadata.nbgrader["grade_id"], o.ename, o.evalue)
-                for cell in nb.cells if is_test_cell(cell) for o in cell.outputs if o.output_type == "error"]
-    if failures:
-        raise ReferenceFailed(f"the reference solution {source} fails its own tests, so it cannot be "
-                              f"graded against: {failures}")
-    return collected_answers(nb)

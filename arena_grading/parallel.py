@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,9 @@ import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 
 from arena_grading import outcomes
+from arena_grading.launch import autograde_args, nbgrader_child, nbgrader_env
 from arena_grading.outcomes import GRADING_FOLDER, ClassResult
-from arena_grading.sandbox import die_with_parent, sweep_stale_folders, unblock_signals
+from arena_grading.sandbox import sweep_stale_folders
 
 STUDENT_FIELDS = ("first_name", "last_name", "email", "lms_user_id")
 GRADE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade")
@@ -74,17 +74,9 @@ def course_bundle(course: Path, assignment: str) -> dict:
     return files
 
 
-def course_id(folder: Path) -> str:
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
-    return CourseDirectory(config=config).course_id
-
-
 def read_record(folder: Path, assignment: str, student: str) -> dict | None:
     """The submission's entries in a gradebook, as plain data."""
-    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}", course_id(folder)) as gb:
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}", outcomes.course_id(folder)) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -102,13 +94,6 @@ def read_record(folder: Path, assignment: str, student: str) -> dict | None:
         }
 
 
-def nbgrader_child() -> None:
-    """In the nbgrader process, before it starts: as if started from a terminal (this Ray
-    worker thread blocks SIGINT), and killed with the worker if the worker is lost."""
-    unblock_signals()
-    die_with_parent(signal.SIGKILL)
-
-
 def grade_submission(bundle: dict, submission: dict, assignment: str, student: str, autograde_args: list) -> Graded:
     """The Ray task: ``nbgrader autograde`` for one student in a scratch course folder."""
     import ray
@@ -120,9 +105,8 @@ def grade_submission(bundle: dict, submission: dict, assignment: str, student: s
         scratch.chmod(0o755)  # the sandbox's kernel runs as nobody and must reach the submission
         write_files(scratch, bundle)
         write_files(scratch / "submitted" / student / assignment, submission)
-        # The kernel starts its own small Ray; nothing of the grading cluster may reach it.
-        env = {name: value for name, value in os.environ.items() if not name.startswith("RAY_")}
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        # Nothing of the grading cluster may reach the kernel.
+        env = nbgrader_env()
         done = subprocess.run(
             [sys.executable, "-m", "nbgrader", "autograde", assignment, f"--student={student}", *autograde_args],
             cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -146,7 +130,7 @@ def merge(course: Path, assignment: str, graded: Graded) -> None:
     folder last (its presence marks the student as done, so an interrupted merge regrades)."""
     record = graded.record
     if record is not None:
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id(course)) as gb, warnings.catch_warnings():
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", outcomes.course_id(course)) as gb, warnings.catch_warnings():
             # nbgrader's add_submission makes SQLAlchemy warn about its autoflush (serial grading too).
             warnings.simplefilter("ignore", category=sqlalchemy.exc.SAWarning)
             gb.update_or_create_student(graded.student, **record["student"])
@@ -198,13 +182,11 @@ def grade_class(course: Path, assignment: str, students: list[str], *, workers: 
     import ray
     from tqdm import tqdm
 
-    from arena_grading.grading import autograde_args
-
     result = ClassResult(assignment, "")
     if not students:
         result.where = "(nothing to grade)"
         return result
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id(course)) as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", outcomes.course_id(course)) as gb:
         for student in students:  # in serial grading's order, so that grades.csv lists them the same way
             gb.update_or_create_student(student)
     started = time.perf_counter()

@@ -52,7 +52,7 @@ PYTHON = os.path.abspath(sys.executable)
 CGROUP_PREFIX = "arena-grading-"
 # What the kernel may inherit from nbgrader's environment (names or prefixes*). Not JPY_PARENT_PID:
 # the kernel cannot see its parent across the process namespace (--die-with-parent ties them).
-KEPT_VARIABLES = ("LANG", "LC_*", "TZ", "NBGRADER_EXECUTION", "OPENBLAS_*", "OMP_NUM_THREADS", "MKL_*",
+KEPT_VARIABLES = ("LANG", "LC_*", "TZ", "OPENBLAS_*", "OMP_NUM_THREADS", "MKL_*",
                   "PYTHONHASHSEED", "PYDEVD_DISABLE_FILE_VALIDATION", "MPLBACKEND")
 # The kernel's PATH: this environment's programs, then the system's; none of the instructor's.
 KERNEL_PATH = os.pathsep.join([os.path.dirname(PYTHON), "/usr/local/bin", "/usr/bin", "/bin"])
@@ -61,6 +61,8 @@ MOUNTED_TOPS = (Path("/usr"), Path("/etc"), Path("/sys"), Path("/proc"), Path("/
 # Where the kernelspec command writes how the kernel ended (its exit code, memory kills), if set,
 # and where it copies the kernel's stderr (at most STDERR_BYTES of it; else nowhere).
 REPORT_VARIABLE = "ARENA_KERNEL_REPORT"
+# The grading build of arena_lib (arena_grading.library) that the sandbox mounts where arena_lib is.
+LIBRARY_VARIABLE = "ARENA_LIBRARY_BUILD"
 STDERR_VARIABLE = "ARENA_KERNEL_STDERR"
 STDERR_BYTES = 1024**2
 SOCKETS = "sockets"  # the socket folder in the kernel's folder: a tmpfs in the sandbox, a link outside
@@ -120,6 +122,12 @@ def sandbox_user() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def library_path() -> Path:
+    """Where arena_lib is in this environment (found, not imported)."""
+    (folder,) = importlib.util.find_spec("arena_lib").submodule_search_locations
+    return Path(folder).resolve()
+
+
 def python_paths() -> list[Path]:
     """What the kernel's Python needs to read: the interpreter, the environment, arena_lib."""
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
@@ -130,9 +138,10 @@ def python_paths() -> list[Path]:
 
 
 def bwrap_command(command: list[str], working_folder: Path, limits: Limits, kernel_folder: Path | None = None,
-                  info_fd: int | None = None, environ=os.environ) -> list[str]:
+                  info_fd: int | None = None, environ=os.environ, library: Path | None = None) -> list[str]:
     """The bubblewrap command line that runs ``command`` in the sandbox; with ``kernel_folder``,
-    the sandbox gets that folder's connection file and a socket folder of its own in it."""
+    the sandbox gets that folder's connection file and a socket folder of its own in it; with
+    ``library``, that folder is where arena_lib is (the grading build)."""
     bwrap = os.environ.get("ARENA_BWRAP") or shutil.which("bwrap")  # ARENA_BWRAP: a bwrap elsewhere
     if bwrap is None or not os.access(bwrap, os.X_OK):
         raise SandboxUnavailable(f"bubblewrap is not installed ({bwrap or 'no bwrap on PATH'}): "
@@ -177,6 +186,8 @@ def bwrap_command(command: list[str], working_folder: Path, limits: Limits, kern
                 made.add(parent)
     for path in readable:
         args += ["--ro-bind", str(path), str(path)]
+    if library is not None:  # over the real arena_lib, which then cannot be reached at all
+        args += ["--ro-bind", str(library), str(library_path())]
     if kernel_folder:
         connection_file = kernel_folder / "kernel.json"
         args += ["--size", str(limits.sockets_bytes), "--perms", "0755", "--tmpfs", str(kernel_folder),
@@ -243,11 +254,12 @@ def check() -> str:
             f"{limits.tmp_bytes // 1024**2} MiB")
 
 
-def run_sandboxed(command, working_folder: Path, limits: Limits, **kwargs):
-    """Run ``command`` in a sandbox and a fresh cgroup; return the CompletedProcess."""
+def run_sandboxed(command, working_folder: Path, limits: Limits, library: Path | None = None, **kwargs):
+    """Run ``command`` in a sandbox and a fresh cgroup (with ``library`` where arena_lib is); return
+    the CompletedProcess."""
     cgroup = make_cgroup(limits)
     try:
-        args = bwrap_command(command, working_folder, limits)
+        args = bwrap_command(command, working_folder, limits, library=library)
         return subprocess.run(args, preexec_fn=cgroup.enter, **kwargs)
     finally:
         cgroup.remove()
@@ -315,7 +327,10 @@ def main(argv: list[str]) -> int:
     user = sandbox_user()
     if user:  # the kernel (nobody) must read its connection file
         os.chown(connection_file, *user)
-    command = [PYTHON, "-m", "ipykernel_launcher", "-f", str(connection_file), *argv[2:]]
+    # -P and ignore_cwd: nothing is imported from the student's folder (a file named like a module).
+    command = [PYTHON, "-P", "-m", "ipykernel_launcher", "-f", str(connection_file),
+               "--InteractiveShellApp.ignore_cwd=True", *argv[2:]]
+    library = os.environ.get(LIBRARY_VARIABLE)
     cgroup = make_cgroup(limits)
     # Pass Jupyter's signals on to bubblewrap: when it ends, so does everything in the sandbox.
     # (Interrupts come as messages: see kernelspec.py.)
@@ -331,7 +346,8 @@ def main(argv: list[str]) -> int:
     unblock_signals()  # whoever started grading: the kernel must see interrupts
     info_read, info_write = os.pipe()
     try:
-        args = bwrap_command(command, Path.cwd(), limits, kernel_folder=kernel_folder, info_fd=info_write)
+        args = bwrap_command(command, Path.cwd(), limits, kernel_folder=kernel_folder, info_fd=info_write,
+                             library=Path(library) if library else None)
         # The kernel's stdout only prints a banner; cells' output travels over its sockets.
         child = subprocess.Popen(args, preexec_fn=cgroup.enter, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  pass_fds=(info_write,))
