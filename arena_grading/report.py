@@ -2,18 +2,17 @@
 
 Reads, and never re-runs: the gradebook (each student's points per exercise), what the judge
 recorded of each test cell (``<notebook>.verdicts.json``: right, an error and its message, no
-report, or the hidden cases answered wrong and what the student gave), the reference answers
-cached in ``.grading/`` (what was expected) and each student's ``grading.json`` (how long
-grading took, why a student was not graded). Writes ``reports/<assignment>/report.html``, one
-page that needs no server, and ``report.csv``, one row per student. ``--anonymize`` shows
-pseudonyms, and scrubs every student id from the messages quoted.
+report, or the hidden cases answered wrong and what the student gave, described by the judge),
+the reference answers cached in ``.grading/`` (what was expected), each student's
+``grading.json`` (how long grading took, why a student was not graded) and the source notebook
+(each exercise's title). Writes ``reports/<assignment>/report.html``, one page that needs no
+server (from ``templates/report.html.j2``), and ``report.csv``, one row per student.
+``--anonymize`` shows pseudonyms, and "[a student]" for any student id in the words quoted.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
-import html
 import io
 import json
 import re
@@ -22,13 +21,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arena_grading.outcomes import GRADING_FOLDER, records, student_folder, submitted_students
+from arena_grading.outcomes import GRADING_FOLDER, records, reference_path, student_folder, submitted_students
 
 OUTPUT_FOLDER = Path("reports")
 TOP_CASES = 3  # the most frequent wrong cases shown per exercise
-TOP_ERRORS = 5
-SAME_ERROR_PREFIX = 100  # characters, numbers aside: the judge keeps only the start of long messages
+TOP_ERRORS = 15
+QUOTED_CHARACTERS = 160  # of a student's error message, cut at a word
+SAME_ERROR_PREFIX = 100  # characters, numbers aside: messages this alike count as one
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+A_STUDENT = "[a student]"
 
 
 def rounded(value):
@@ -42,11 +43,20 @@ def rounded(value):
     return value
 
 
+def cut(text: str, limit: int = QUOTED_CHARACTERS) -> str:
+    """``text`` at most ``limit`` characters long, cut at a word, with an ellipsis where cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + " …"
+
+
 @dataclass
 class Exercise:
     grade_id: str  # the test cell's
     notebook: str
     points: float
+    title: str = ""  # the exercise's heading in the notebook
     scores: dict = field(default_factory=dict)  # student -> points (graded students)
     outcomes: dict = field(default_factory=dict)  # student -> the judge's finding
     expected: dict = field(default_factory=dict)  # case -> the reference's answer
@@ -95,20 +105,41 @@ class ClassReport:
     max_total: float
     exercises: list
     not_graded: dict  # student -> why
-    review: dict  # student -> why a person grades it
     seconds: dict  # student -> seconds it took to grade
+    similar: list = field(default_factory=list)  # arena_grading.similarity.Pair: code that looks copied
+
+
+def exercise_titles(course: Path, assignment: str) -> dict:
+    """test cell grade id -> the exercise's title, from the Markdown heading before its exercise
+    cell in the source notebook ("Exercise 1 · The environment loop")."""
+    import nbformat
+
+    from arena_grading.cells import grade_id, is_exercise_cell, is_test_cell
+
+    titles = {}
+    for path in sorted((course / "solutions" / assignment).glob("*.ipynb")):
+        heading = ""
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                found = re.findall(r"^#+\s+(.*?)\s*(?:\(\d+(?:\.\d+)? points?\))?\s*$", cell.source, re.M)
+                if found:
+                    heading = found[0]
+            elif is_exercise_cell(cell) or is_test_cell(cell):
+                titles.setdefault(grade_id(cell), heading)
+    return titles
 
 
 def read(course: Path, assignment: str) -> ClassReport:
     """The report's figures, from the course folder after grading."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from arena_grading.judge import cache_path
+    from arena_grading.outcomes import course_id
 
     students = submitted_students(course, assignment)
     graded = [s for s in students if (course / "autograded" / s / assignment).is_dir()]
-    exercises, totals, max_total = {}, {}, 0.0
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    exercises, totals = {}, {}
+    titles = exercise_titles(course, assignment)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id(course)) as gb:
         try:
             definition = gb.find_assignment(assignment)
         except MissingEntry:
@@ -116,7 +147,7 @@ def read(course: Path, assignment: str) -> ClassReport:
                              f"(python -m arena_grading grade {assignment})") from None
         for notebook in definition.notebooks:
             for cell in notebook.grade_cells:
-                exercises[cell.name] = Exercise(cell.name, notebook.name, cell.max_score)
+                exercises[cell.name] = Exercise(cell.name, notebook.name, cell.max_score, titles.get(cell.name) or cell.name)
         max_total = sum(e.points for e in exercises.values())
         for student in graded:
             try:
@@ -130,7 +161,7 @@ def read(course: Path, assignment: str) -> ClassReport:
                         exercises[grade.name].scores[student] = grade.score
     references = {}  # notebook -> grade_id -> the reference's answers and hint
     for notebook in {exercise.notebook for exercise in exercises.values()}:
-        cache = cache_path(course, assignment, notebook)
+        cache = reference_path(course, assignment, notebook)
         references[notebook] = json.loads(cache.read_text()).get("answers", {}) if cache.exists() else {}
     verdicts = {student: {grade_id: found for recorded in records(course, assignment, student, "verdicts.json")
                           for grade_id, found in recorded.items()} for student in graded}
@@ -140,50 +171,64 @@ def read(course: Path, assignment: str) -> ClassReport:
         for student in exercise.scores:
             if exercise.grade_id in verdicts[student]:
                 exercise.outcomes[student] = verdicts[student][exercise.grade_id]
-    not_graded, review, seconds = {}, {}, {}
+    not_graded, seconds = {}, {}
     for student in students:
         path = student_folder(course, assignment, student) / "grading.json"
-        run = json.loads(path.read_text()) if path.exists() else {}
+        try:
+            run = json.loads(path.read_text()) if path.exists() else {}
+        except ValueError:
+            run = {}
         if run.get("seconds") is not None:
             seconds[student] = run["seconds"]
-        if run.get("review"):
-            review[student] = run["review"]
         if student not in totals:
             not_graded[student] = run.get("why not") or "not graded yet"
-    return ClassReport(assignment, students, totals, max_total, list(exercises.values()), not_graded, review, seconds)
+    return ClassReport(assignment, students, totals, max_total, list(exercises.values()), not_graded, seconds)
 
 
-def histogram_png(report: ClassReport) -> str:
+def histogram_png(report: ClassReport) -> tuple[str, str]:
+    """The score distribution as a PNG (base64) and its text alternative."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(6, 2.8))
     ax = fig.add_subplot()
     scores = list(report.totals.values())
-    bins = [x - 0.25 for x in range(int(report.max_total) + 2)]
-    ax.hist(scores, bins=bins if report.max_total <= 20 else 20, color="#2166ac", rwidth=0.8)
+    if report.max_total <= 20:  # a bar for each whole point, centred on it
+        bins = [x - 0.5 for x in range(int(report.max_total) + 2)]
+        ax.set_xticks(range(int(report.max_total) + 1))
+    else:
+        bins = 20
+    counts, _, _ = ax.hist(scores, bins=bins, color="#2166ac", rwidth=0.8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students are counted whole
     ax.set_xlabel(f"points (of {report.max_total:g})")
     ax.set_ylabel("students")
     ax.set_title(f"Scores of the {len(scores)} graded students")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode()
+    if report.max_total <= 20:
+        spread = ", ".join(f"{int(n)} with {p}" for p, n in enumerate(counts) if n)
+    else:
+        spread = f"from {min(scores, default=0):g} to {max(scores, default=0):g}"
+    alt = f"Histogram of the scores of the {len(scores)} graded students: {spread or 'none'} (of {report.max_total:g} points)."
+    return base64.b64encode(buffer.getvalue()).decode(), alt
 
 
 def write(course: Path, report: ClassReport, anonymize: bool = False) -> tuple[Path, Path]:
     """report.html and report.csv in reports/<assignment>/."""
     from arena_grading.names import course_secret, pseudonyms, scrub
+    from arena_grading.pages import render
+    from arena_grading.spreadsheet import write_csv
 
     shown = pseudonyms(report.students, course_secret(course)) if anonymize else {s: s for s in report.students}
-
-    def plain(text: str) -> str:
-        return scrub(text, shown) if anonymize else text
+    # Student ids inside students' words become "[a student]": a pseudonym there would tie it to a name.
+    everyone = {student: A_STUDENT for student in report.students}
 
     def words(text: str) -> str:
-        return html.escape(plain(text))
+        return cut(scrub(str(text), everyone) if anonymize else str(text))
 
     folder = course / OUTPUT_FOLDER / report.assignment
     folder.mkdir(parents=True, exist_ok=True)
@@ -195,36 +240,28 @@ def write(course: Path, report: ClassReport, anonymize: bool = False) -> tuple[P
             row[exercise.grade_id] = exercise.scores.get(student, "")
             row[f"{exercise.grade_id} outcome"] = exercise.outcomes.get(student, {}).get("outcome", "")
         row["seconds to grade"] = round(report.seconds[student], 1) if student in report.seconds else ""
-        row["not graded because"] = plain(report.not_graded.get(student, ""))
-        row["graded by hand because"] = plain(report.review.get(student, ""))
+        row["not graded because"] = words(report.not_graded.get(student, ""))
         rows.append(row)
-    csv_path = folder / "report.csv"
-    with open(csv_path, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["student"])
-        writer.writeheader()
-        writer.writerows(rows)
+    csv_path = write_csv(folder / "report.csv", rows, list(rows[0]) if rows else ["student"])
 
-    sections = []
+    exercises = []
     for exercise in report.exercises:
         full, partial, none = exercise.shares()
         count = max(1, len(exercise.scores))
-        cases = "".join(
-            f"<tr><td>{words(case)}</td><td><code>{words(answer)}</code></td><td>{n}</td>"
-            f"<td><code>{words(expected)}</code></td></tr>" for case, answer, n, expected in
-            exercise.wrong_cases()[:TOP_CASES])
-        errors = "".join(f"<tr><td><code>{words(message)}</code></td><td>{n}</td></tr>"
-                         for message, n in exercise.errors()[:TOP_ERRORS])
-        sections.append(f"""
-<section class="exercise" id="{html.escape(exercise.grade_id)}">
-<h3>{html.escape(exercise.grade_id)} ({exercise.points:g} points)</h3>
-<p class="shares">full points: <b>{full}</b> ({full / count:.0%}) · some: <b>{partial}</b> ({partial / count:.0%}) ·
-none: <b>{none}</b> ({none / count:.0%}) of {len(exercise.scores)} graded</p>
-{f'<h4>The hidden cases answered wrong most often</h4><table class="cases"><tr><th>case</th><th>most frequent wrong answer</th><th>students</th><th>expected</th></tr>{cases}</table>' if cases else ''}
-{f'<p class="hint">The judge told them: {words(exercise.hint)}</p>' if cases and exercise.hint else ''}
-{f'<h4>Errors in the test cell (often the self-check saying what is wrong)</h4><table class="errors"><tr><th>message</th><th>students</th></tr>{errors}</table>' if errors else ''}
-</section>""")
-    not_graded = "".join(f"<li>{html.escape(shown[s])}: {words(why)}</li>" for s, why in sorted(report.not_graded.items()))
-    by_hand = "".join(f"<li>{html.escape(shown[s])}: {words(why)}</li>" for s, why in sorted(report.review.items()))
+        exercises.append({
+            "grade_id": exercise.grade_id, "title": exercise.title, "points": f"{exercise.points:g}",
+            "full": full, "partial": partial, "none": none, "graded": len(exercise.scores),
+            "full_share": f"{full / count:.0%}", "partial_share": f"{partial / count:.0%}",
+            "none_share": f"{none / count:.0%}",
+            "cases": [{"case": case, "answer": words(answer), "count": n, "expected": expected}
+                      for case, answer, n, expected in exercise.wrong_cases()[:TOP_CASES]],
+            "no_cases": ("No student answered a hidden case wrong: every answer the judge compared was right."
+                         if any(f.get("outcome") == "right" for f in exercise.outcomes.values()) else
+                         "No student's hidden tests reported an answer to compare."),
+            "hint": exercise.hint,
+            "errors": [{"message": words(message), "count": n} for message, n in exercise.errors()[:TOP_ERRORS]],
+            "other_errors": sum(n for _, n in exercise.errors()[TOP_ERRORS:]),
+        })
     times = sorted(report.seconds.values())
     timing = (f"median {statistics.median(times):.0f} s, longest {times[-1]:.0f} s, {sum(times) / 60:.1f} min in all"
               if times else "not recorded")
@@ -232,26 +269,45 @@ none: <b>{none}</b> ({none / count:.0%}) of {len(exercise.scores)} graded</p>
     summary = (f"{len(report.students)} submitted, {len(report.totals)} graded; mean {statistics.fmean(scores):.2f}, "
                f"median {statistics.median(scores):g} of {report.max_total:g} points") if scores else \
         f"{len(report.students)} submitted, none graded"
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Class report: {html.escape(report.assignment)}</title>
-<style>body {{font-family: sans-serif; margin: 2em; max-width: 72em}} table {{border-collapse: collapse}}
-td, th {{border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top}}
-code {{white-space: pre-wrap}} section {{margin-top: 1.5em}}</style></head><body>
-<h1>What the class got wrong: {html.escape(report.assignment)}</h1>
-<p id="summary">{summary}. Grading time per student: {timing}.</p>
-<img alt="score distribution" src="data:image/png;base64,{histogram_png(report)}">
-<h2>Exercise by exercise</h2>{''.join(sections)}
-<h2>Not graded</h2><ul id="not-graded">{not_graded or '<li>nobody</li>'}</ul>
-<h2>Sent to grading by hand</h2><ul id="by-hand">{by_hand or '<li>nobody</li>'}</ul>
-</body></html>
-"""
+    png, alt = histogram_png(report)
+    students = [{"student": shown[student],
+                 "total": f"{report.totals[student]:g}" if student in report.totals else "not graded",
+                 "outcomes": [_outcome_words(exercise, student) for exercise in report.exercises],
+                 "seconds": f"{report.seconds[student]:.0f}" if student in report.seconds else ""}
+                for student in sorted(report.students, key=lambda s: shown[s])]
+    from arena_grading.similarity import METHOD
+
+    def code(text: str) -> str:  # students' code, shown whole (a person compares it), ids scrubbed if anonymized
+        return scrub(text, everyone) if anonymize else text
+
+    titles = {exercise.grade_id.removesuffix("_tests"): exercise.title for exercise in report.exercises}
+    similar = [{"first": shown[pair.first], "second": shown[pair.second],
+                "exercise": titles.get(pair.exercise, pair.exercise), "similarity": f"{pair.similarity:.0%}",
+                "first_code": code(pair.first_code), "second_code": code(pair.second_code)}
+               for pair in report.similar if pair.first in shown and pair.second in shown]
+    page = render("report.html.j2", assignment=report.assignment, summary=summary, timing=timing,
+                  histogram_png=png, histogram_alt=alt, exercises=exercises, students=students,
+                  max_total=f"{report.max_total:g}",
+                  not_graded=[{"student": shown[s], "why": words(why)} for s, why in sorted(
+                      report.not_graded.items(), key=lambda item: shown[item[0]])],
+                  similar=similar, similarity_method=METHOD,
+                  similar_none="No two students' exercise cells are unusually alike.")
     html_path = folder / "report.html"
     html_path.write_text(page)
     return html_path, csv_path
 
 
+def _outcome_words(exercise: Exercise, student: str) -> str:
+    if student not in exercise.scores:
+        return "not graded"
+    outcome = exercise.outcomes.get(student, {}).get("outcome", "")
+    return f"{exercise.scores[student]:g} ({outcome})" if outcome else f"{exercise.scores[student]:g}"
+
+
 def run(course: Path, assignment: str, anonymize: bool = False) -> int:
     import sys
+
+    from arena_grading.similarity import similar_pairs
 
     if not (course / "gradebook.db").exists() or not (course / GRADING_FOLDER).is_dir():
         print(f"Nothing graded here: run python -m arena_grading grade {assignment} in the course folder first.",
@@ -262,6 +318,7 @@ def run(course: Path, assignment: str, anonymize: bool = False) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
+    report.similar = similar_pairs(course, assignment)
     html_path, csv_path = write(course, report, anonymize)
     print(f"{len(report.totals)} of {len(report.students)} students graded; the report: {html_path} "
           f"({csv_path.name} beside it)")
