@@ -34,10 +34,11 @@ def parser() -> argparse.ArgumentParser:
         description="Grade one assignment for the class with nbgrader's own commands: generate_assignment, "
                     "zip_collect (if downloaded/ASSIGNMENT/archive/ exists), the hidden tests' reference answers, "
                     "autograde for each student (one at a time, or in parallel on Ray), generate_feedback and "
-                    "export. Students already graded are skipped, so a run that was stopped finishes the rest when "
-                    "started again. At the end it lists who was not graded and why, and whose code sends the "
-                    "notebook to manual grading and why; it exits 1 if there is anyone in either list, 2 if grading could not "
-                    "start.")
+                    "export. A graded run executes only the exercise cells, the self-checks and, last, the hidden "
+                    "tests, in a sandbox whose arena_lib lacks the code that computes the answers. Students already "
+                    "graded are skipped, so a run that was stopped finishes the rest when started again. At the end "
+                    "it lists who was not graded and why, and the scores; it exits 1 if anyone was not graded, 2 if "
+                    "grading could not start.")
     grade.add_argument("assignment", help="the assignment's folder name in solutions/, e.g. 01_arena")
     where = grade.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive, metavar="N",
@@ -81,10 +82,11 @@ def parser() -> argparse.ArgumentParser:
                     "again) and write reports/ASSIGNMENT/report.html and report.csv: the distribution of scores, "
                     "for each exercise the share of students with full, some and no points, the hidden cases "
                     "answered wrong most often (what most of them answered, what was expected), the most frequent "
-                    "errors, who was not graded and why, who is graded by hand, and the grading time per student.")
+                    "errors, every student's outcome, who was not graded and why, the grading time per student, "
+                    "and the pairs of students whose exercise cells look copied.")
     report.add_argument("assignment", help="the graded assignment, e.g. 01_arena")
     report.add_argument("--anonymize", action="store_true",
-                        help="pseudonyms instead of student ids, also inside the messages quoted")
+                        help="pseudonyms instead of student ids, and \"[a student]\" for any id inside the messages quoted")
 
     tournament = commands.add_parser(
         "tournament", help="play every student's agent against every other and write a leaderboard",
@@ -107,6 +109,21 @@ def parser() -> argparse.ArgumentParser:
     tournament.add_argument("--no-baselines", action="store_true",
                             help="leave out the course's baseline agents (random, scripted, the course's own)")
 
+    export = commands.add_parser(
+        "export", help="after grading: the grades as an LMS imports them (Canvas, Moodle)",
+        description="Write the gradebook's scores as Canvas's or Moodle's gradebook import takes them: one row per "
+                    "student, the LMS's id column(s), one column per assignment (a student not graded counts 0, as "
+                    "in grades.csv). docs/instructors.md says how to import it in each LMS.")
+    export.add_argument("--lms", required=True, choices=("canvas", "moodle"), help="the LMS whose format to write")
+    export.add_argument("--assignment", action="append", default=[], metavar="NAME",
+                        help="only this assignment (repeat for more; default: every graded one)")
+    export.add_argument("--roster", type=Path, metavar="CSV",
+                        help="Canvas: the gradebook Canvas exported (Grades ▸ Export), whose rows and ids to fill in")
+    export.add_argument("--match", metavar="COLUMN",
+                        help="which LMS id is the nbgrader student id: with --roster, its column (default 'SIS Login "
+                             "ID'); for Moodle 'username' (default) or 'email'")
+    export.add_argument("--output", type=Path, metavar="FILE", help="where to write it (default grades-LMS.csv)")
+
     commands.add_parser("check-sandbox", help="start a tiny sandbox and say whether grading can use it")
     commands.add_parser("install-kernel", help="install the grading kernel into this Python environment "
                                                "(make setup does it)")
@@ -122,7 +139,7 @@ def main(argv: list[str]) -> int:
                      students=args.student, force=args.force, sandboxed=not args.unsafe_no_sandbox,
                      retries=args.retries)
     if args.command == "record":
-        from arena_grading.judge import record_assignment
+        from arena_grading.reference import record_assignment
 
         return record_assignment(Path.cwd(), args.assignment, sandboxed=not args.unsafe_no_sandbox)
     if args.command == "release-students":
@@ -146,6 +163,10 @@ def main(argv: list[str]) -> int:
 
         return run(Path.cwd(), args.assignment, workers=args.workers, address=args.ray_address, episodes=args.games,
                    anonymize=args.anonymize, with_baselines=not args.no_baselines)
+    if args.command == "export":
+        from arena_grading.lms import export
+
+        return export(Path.cwd(), args.lms, args.output, args.assignment or None, args.roster, args.match)
     if args.command == "install-kernel":
         from arena_grading import kernelspec
 
