@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 TEMPLATES = Path(__file__).parent / "student_release"
-COPIED = ["notebooks", "arena_lib", "environment.yml", "postBuild", "start", "requirements/course.lock.txt",
+COPIED = ["notebooks", "arena_lib", "labsettings", "environment.yml", "postBuild", "start", "requirements/course.lock.txt",
           "requirements/tf.lock.txt", "docs/performance.md"]
 # What running the notebooks leaves beside them (notebook 8's agent file among it) stays out.
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "checkpoints", "tune_results",
