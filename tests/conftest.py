@@ -25,8 +25,17 @@ def greeting_server():
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory, greeting_server):
-    """The grading test class graded once, as an instructor would: 01 (honest, broken and
-    cheating students) from an LMS zip, 04 from submitted/. See grading_run.py."""
+    """The grading test class graded once, as an instructor would: 01 (honest, broken, cheating and
+    attacking students) from an LMS zip, 04 from submitted/. See grading_run.py."""
     from tests.grading_run import grade_the_class
 
     return grade_the_class(tmp_path_factory.mktemp("grading"), greeting_server)
+
+
+@pytest.fixture(scope="session")
+def graded_tables(tmp_path_factory):
+    """01's tables graded once, on two workers: honest answers in many styles, the spellings of
+    the course's code, the forged reports. See grading_run.py."""
+    from tests.grading_run import grade_the_tables
+
+    return grade_the_tables(tmp_path_factory.mktemp("grading-tables"))

@@ -21,7 +21,15 @@ import psutil
 
 from arena_lib.cgroups import Cgroup, CgroupUnavailable
 from tests.notebook_tools import make_course, tool_env
-from tests.submissions import arena_class, cheating_class, evaluation_class, forging_class, mistakes_class
+from tests.submissions import (
+    arena_class,
+    attacking_class,
+    cheating_class,
+    evaluation_class,
+    forging_class,
+    honest_class,
+    mistakes_class,
+)
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
 
@@ -75,12 +83,6 @@ def not_graded(result) -> dict:
     return dict(re.findall(r"^  (\S+): (.*)$", listed, re.M))
 
 
-def to_grade_by_hand(result) -> dict:
-    """student -> why, from the list of notebooks sent to manual grading the grade command prints."""
-    listed = result.stderr.split("To grade by hand")[1].split("Not graded")[0] if "To grade by hand" in result.stderr else ""
-    return dict(re.findall(r"^  (\S+): (.*)$", listed, re.M))
-
-
 def read_grades(course) -> dict:
     with open(course / "grades.csv") as f:
         return {(row["student_id"], row["assignment"]): float(row["raw_score"]) for row in csv.DictReader(f)}
@@ -108,12 +110,15 @@ def wait_until_none_in(folder, seconds=15) -> list[str]:
 
 
 def grade_the_class(folder: Path, port: int) -> GradedClass:
+    """The class graded one student at a time, as most instructors will: 01's honest, broken and
+    mistaken students, its cheaters and attackers (from an LMS zip); 04's from submitted/. The
+    grading processes' memory is measured (in a cgroup of their own; the kernels have theirs)."""
     course = make_course(folder)  # as a fresh clone: no gradebook yet
-    classes = {"01_arena": {**arena_class(), **mistakes_class(), **cheating_class(port), **forging_class()},
+    classes = {"01_arena": {**arena_class(), **mistakes_class(), **cheating_class(port), **attacking_class()},
                "04_evaluation": evaluation_class()}
     archive = course / "downloaded" / "01_arena" / "archive"
     archive.mkdir(parents=True)
-    with zipfile.ZipFile(archive / "lms_download.zip", "w") as lms:
+    with zipfile.ZipFile(archive / "lms_download.zip", "w", compression=zipfile.ZIP_DEFLATED) as lms:
         for number, (student, (submission, _)) in enumerate(classes["01_arena"].items()):
             path = submission.write(course / "tmp" / f"{student}_{4700 + number}_{submission.filename}")
             lms.write(path, path.name)
@@ -136,3 +141,17 @@ def grade_the_class(folder: Path, port: int) -> GradedClass:
         peak = f", the grader's peak memory {peaks[assignment] / 1e9:.2f} GB" if peaks[assignment] else ""
         print(f"\ngraded {assignment} for {len(classes[assignment])} students in {seconds:.0f} s{peak}")
     return GradedClass(course, classes, runs, wait_until_none_in(course), peaks, temp_before)
+
+
+def grade_the_tables(folder: Path) -> GradedClass:
+    """01's tables, graded on two workers (they are many): the honest answers in everyday styles,
+    the spellings of the course's code and the forged reports."""
+    course = make_course(folder)
+    classes = {"01_arena": {**honest_class(), **forging_class()}}
+    for student, (submission, _) in classes["01_arena"].items():
+        submission.write(course / "submitted" / student / "01_arena" / submission.filename)
+    temp_before = set(Path(tempfile.gettempdir()).iterdir())
+    runs = {"01_arena": grade(course, "01_arena", "--workers", "2")}
+    result, seconds = runs["01_arena"]
+    print(f"\ngraded the tables of 01_arena for {len(classes['01_arena'])} students on 2 workers in {seconds:.0f} s")
+    return GradedClass(course, classes, runs, wait_until_none_in(course), {"01_arena": None}, temp_before)

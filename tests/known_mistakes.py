@@ -1,7 +1,8 @@
 """The mistakes students really make, exercise by exercise: each a change of the reference
 answer (read from solutions/), the words the self-check must say about it, and, by the
 judge, no points. tests/test_exercises.py checks every one both ways; a class built from
-them has mistakes whose counts are known."""
+them has mistakes whose counts are known. And right answers written otherwise than the
+reference (RIGHT_VARIANTS), which both must take as right."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class Mistake:
     what: str  # the mistake, in words
     says: str  # what the self-check's message must contain
     edits: tuple  # (old, new) replacements that turn the reference answer into this one
+    elsewhere: str = ""  # a cell of the student's, not an exercise cell, run before the answer
 
     def apply(self, reference: str) -> str:
         source = reference
@@ -37,6 +39,15 @@ MISTAKES = {
                 (("totals[agent] += reward", "totals[agent] = reward"),)),
         Mistake("stops only at the time limit, not when the episode is terminated", "terminateds['__all__']",
                 (('if terminateds["__all__"] or truncateds["__all__"]:', 'if truncateds["__all__"]:'),)),
+        Mistake("never looks at truncateds, so it steps past the end", "after the episode was over",
+                (('if terminateds["__all__"] or truncateds["__all__"]:', 'if terminateds["__all__"]:'),)),
+        Mistake("never resets the env", "before env.reset()",
+                (("obs, infos = env.reset()", "obs, infos = env._get_obs(), {}"),)),
+        Mistake("adds up the rewards with a helper from another cell", "`add_rewards`, defined in another cell",
+                (("        for agent, reward in rewards.items():\n            totals[agent] += reward\n",
+                  "        add_rewards(totals, rewards)\n"),),
+                elsewhere="def add_rewards(totals, rewards):\n    for agent, reward in rewards.items():\n"
+                          "        totals[agent] += reward\n"),
     ],
     ("02_first_training", "ex2_summarize_result"): [
         Mistake("swaps agent1's and agent2's returns", "summary['agent1']",
@@ -56,11 +67,14 @@ MISTAKES = {
                 (('policies={"policy1", "policy2"}', 'policies={"agent1", "agent2"}'),)),
         Mistake("forgets to pass the mapping function", "sends 'agent1' to 'shared_policy'",
                 ((", policy_mapping_fn=policy_mapping_fn)", ")"),)),
+        Mistake("starts from a new config, not from base_config", "start from base_config",
+                (("    return base_config.multi_agent(", "    from arena_lib.training import arena_ppo_config\n\n"
+                  "    return arena_ppo_config(multi_agent=False).multi_agent("),)),
     ],
     ("03_multi_agent", "ex3_train_until"): [
-        Mistake("stops one iteration early", "max_iterations=2, but it ran 1",
+        Mistake("stops one iteration early", "max_iterations=2, but it returned 1",
                 (("range(1, max_iterations + 1)", "range(1, max_iterations)"),)),
-        Mistake("never stops at the target", "should stop at the first iteration that reports a return",
+        Mistake("never stops at the target", "should stop right after the second",
                 (('        if row["total"] >= target:\n            break\n', ""),)),
         Mistake("names the return 'return', not 'total'", "a number under 'total'",
                 (('"total": runners.get', '"return": runners.get'), ('row["total"] >= target', 'row["return"] >= target'))),
@@ -104,17 +118,19 @@ MISTAKES = {
     ],
     ("05_models", "ex5_module_config"): [
         Mistake("keeps the one-hot connector for agent1", "keep_cell_numbers",
-                (('    .env_runners(env_to_module_connector=keep_cell_numbers("agent1"))\n', ""),)),
+                (('        .env_runners(env_to_module_connector=keep_cell_numbers("agent1"))\n', ""),)),
         Mistake("keeps the cell numbers of both agents", "policy2's default module needs the one-hot",
                 (('keep_cell_numbers("agent1")', 'keep_cell_numbers("agent1", "agent2")'),)),
         Mistake("gives policy2 the custom module too", "policy2's RLModule would be a CellEmbeddingModule",
-                (('"policy2": RLModuleSpec(),', '"policy2": RLModuleSpec(module_class=CellEmbeddingModule, '
+                (('"policy2": RLModuleSpec(),', '"policy2": RLModuleSpec(module_class=module_class, '
                   'model_config={"embedding_dim": 16, "hiddens": [64]}),'),)),
         Mistake("gives policy1 RLlib's default module", "give it RLModuleSpec(module_class=CellEmbeddingModule",
-                (('"policy1": RLModuleSpec(module_class=CellEmbeddingModule, model_config={"embedding_dim": 16, '
+                (('"policy1": RLModuleSpec(module_class=module_class, model_config={"embedding_dim": 16, '
                   '"hiddens": [64]}),', '"policy1": RLModuleSpec(),'),)),
-        Mistake("starts from the shared-policy config", "policies are ['shared_policy']",
-                (("arena_ppo_config(seed=SEED)", "arena_ppo_config(multi_agent=False, seed=SEED)"),)),
+        Mistake("starts from the shared-policy config, not base_config", "policies are ['shared_policy']",
+                (("from arena_lib.models import keep_cell_numbers\n",
+                  "from arena_lib.models import keep_cell_numbers\nfrom arena_lib.training import arena_ppo_config\n"),
+                 ("        base_config\n", "        arena_ppo_config(multi_agent=False)\n"))),
         Mistake("leaves out the module's model_config", "model_config=",
                 ((', model_config={"embedding_dim": 16, "hiddens": [64]})', ")"),)),
     ],
@@ -156,15 +172,13 @@ MISTAKES = {
         Mistake("maps agent1 to the chasers and agent2 to the explorers", "plays the explorer role",
                 (('role = "explorer" if agent_id == "agent1" else "chaser"',
                   'role = "chaser" if agent_id == "agent1" else "explorer"'),)),
-        Mistake("picks the snapshot before drawing p_main", "Draw in this order",
-                (("    if not pool or rng.random() < p_main:\n        return role\n    return rng.choice(pool)",
-                  "    if not pool:\n        return role\n    snapshot = rng.choice(pool)\n"
-                  "    return role if rng.random() < p_main else snapshot"),)),
-        Mistake("ignores p_main: always a snapshot when there is one", "with p_main=1.0",
+        Mistake("ignores p_main: always a snapshot when there is one", "with probability p_main",
                 (("if not pool or rng.random() < p_main:", "if not pool:"),)),
         Mistake("lets the explorer learn in 30% of the episodes, not half", "about half of the episodes",
                 (('learner = "explorer" if rng.random() < 0.5 else "chaser"',
                   'learner = "explorer" if rng.random() < 0.3 else "chaser"'),)),
+        Mistake("always picks the pool's first snapshot", "uniformly from the pool",
+                (("return rng.choice(pool)", "return pool[0]"),)),
     ],
     ("08_league", "ex8_should_snapshot"): [
         Mistake("needs a win rate above the threshold, not at least it", "at least the threshold",
@@ -177,5 +191,27 @@ MISTAKES = {
         Mistake("returns the number of recent wins compared as an int", "a bool",
                 (("return sum(results[-window:]) / window >= threshold",
                   "return int(sum(results[-window:]) / window >= threshold)"),)),
+    ],
+}
+
+
+# (assignment, exercise cell's grade_id) -> right answers written otherwise than the reference,
+# each (what, edits of the reference answer): the self-check passes them and the judge gives
+# full points, whatever the order of their random draws.
+RIGHT_VARIANTS = {
+    ("08_league", "ex8_league_policy"): [
+        ("picks the snapshot before drawing p_main",
+         (("    if not pool or rng.random() < p_main:\n        return role\n    return rng.choice(pool)",
+           "    if not pool:\n        return role\n    snapshot = rng.choice(pool)\n"
+           "    return role if rng.random() < p_main else snapshot"),)),
+        ("draws every number first, and indexes the pool",
+         (("    rng = random.Random(episode_id)\n    learner = \"explorer\" if rng.random() < 0.5 else \"chaser\"",
+           "    rng = random.Random(episode_id)\n    learns, keeps_main, pick = rng.random(), rng.random(), rng.random()\n"
+           "    learner = \"explorer\" if learns >= 0.5 else \"chaser\""),
+          ("    if not pool or rng.random() < p_main:\n        return role\n    return rng.choice(pool)",
+           "    if not pool or keeps_main < p_main:\n        return role\n    return pool[int(pick * len(pool))]"))),
+        ("decides from a hash of the episode id",
+         (("    rng = random.Random(episode_id)", "    import hashlib\n\n"
+           "    rng = random.Random(int(hashlib.sha256(str(episode_id).encode()).hexdigest(), 16))"),)),
     ],
 }

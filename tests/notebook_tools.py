@@ -105,3 +105,44 @@ def hidden_test_lines() -> set[str]:
             for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, flags=re.S):
                 hidden.update(line.strip() for line in block.splitlines())
     return {line for line in hidden - visible if len(line) >= 12}
+
+
+# Each notebook's settings for a short run (tests, and `python -m bench.notebook_series --short`):
+# what its cell tagged "parameters" sets, smaller, so that every cell runs in a fraction of the
+# time. Notebooks never read how they are run; the values are injected as a cell after that one,
+# as papermill does.
+SHORT_RUN = {
+    "01_arena": {"DELAY": 0},
+    "02_first_training": {"ITERATIONS": 2},
+    "03_multi_agent": {"MAX_ITERATIONS": 2},
+    "04_evaluation": {"MAX_ITERATIONS": 2},
+    "05_models": {"ITERATIONS": 2},
+    "06_tune_and_scale": {"MAX_ITERATIONS": 1, "EVALUATION_EPISODES": 2, "LEARNING_RATES": [3e-3],
+                          "NETWORK_SIZES": [[64, 64]], "COMPARE_ITERATIONS": 1, "TWO_NODES_WANTED": False},
+    "07_tensorflow_appendix": {"MAX_ITERATIONS": 2},
+    "08_league": {"PAIR_ITERATIONS": 1, "LEAGUE_ITERATIONS": 2, "EPISODES": 4},
+}
+PARAMETERS_TAG, INJECTED_TAG = "parameters", "injected-parameters"
+
+
+def parameters_cell(nb) -> int:
+    """The index of the notebook's one cell tagged "parameters"."""
+    (index,) = [i for i, cell in enumerate(nb.cells) if PARAMETERS_TAG in cell.metadata.get("tags", [])]
+    return index
+
+
+def with_parameters(nb, values: dict):
+    """``nb`` with a cell after its parameters cell that sets ``values`` (a copy; papermill's way)."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    cell = nbformat.v4.new_code_cell("# Injected parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items()))
+    cell.metadata["tags"] = [INJECTED_TAG]
+    cell.id = "injected-parameters"
+    nb.cells.insert(parameters_cell(nb) + 1, cell)
+    return nb
+
+
+def short_run(path: Path):
+    """The notebook at ``path``, set for a short run (SHORT_RUN of its assignment)."""
+    return with_parameters(read(path), SHORT_RUN[path.parent.name])

@@ -2,7 +2,9 @@
 JupyterLab server runs (idle) beside the kernel that executes the notebook, so
 the measured memory holds the server, the kernel and all of Ray.
 
-    python tests/run_with_jupyterlab.py NOTEBOOK OUTPUT
+    python -m tests.run_with_jupyterlab NOTEBOOK OUTPUT [--short]
+
+--short runs it with tests/notebook_tools.py's SHORT_RUN settings (smaller budgets).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from nbclient import NotebookClient
 
 from arena_lib.kernel_client import RepollingKernelManager
 from tests.jupyterlab_server import free_port, lab_command, wait_until_up
+from tests.notebook_tools import short_run
 
 
 def start_jupyterlab(folder: Path) -> subprocess.Popen:
@@ -34,7 +37,7 @@ def start_jupyterlab(folder: Path) -> subprocess.Popen:
 
 def main() -> None:
     notebook, output = Path(sys.argv[1]), Path(sys.argv[2])
-    nb = nbformat.read(notebook, as_version=4)
+    nb = short_run(notebook) if "--short" in sys.argv[3:] else nbformat.read(notebook, as_version=4)
     server = start_jupyterlab(output.parent)
     try:
         # Notebook 6, the longest, takes about 2 minutes in all at the full budget in the Binder box,

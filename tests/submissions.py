@@ -22,11 +22,15 @@ def exercise_ids(nb) -> list[str]:
     return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
 
 
-def _index(nb, grade_id: str) -> int:
+def _index(nb, key: str) -> int:
+    """Where the cell with this grade id (or, else, this cell id) is."""
     for index, cell in enumerate(nb.cells):
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == key:
             return index
-    raise KeyError(f"no cell with grade_id {grade_id!r}")
+    for index, cell in enumerate(nb.cells):
+        if cell.get("id") == key:
+            return index
+    raise KeyError(f"no cell with grade_id or id {key!r}")
 
 
 class Submission:
@@ -78,9 +82,9 @@ def arena_class() -> dict:
                                         "    raise ValueError('I give up')"), 0),
         # Writes `assert True` over the locked test; nbgrader restores the test.
         "erin": (Submission(a).replace("ex1_run_episode_tests", "assert True"), 0),
-        # Deletes the locked test cell, even of a right solution: nbgrader does not
-        # put a deleted test back, so its points are lost.
-        "frank": (Submission(a).solve().delete("ex1_run_episode_tests"), 0),
+        # Deletes the locked test cell of a right solution: the grader runs the instructor's
+        # test cells, whatever the notebook holds, and puts the deleted one back.
+        "frank": (Submission(a).solve().delete("ex1_run_episode_tests"), 3),
         # Plays 12 steps, the self-check's episode, whatever the env says: ✔, and wrong on the hidden cases.
         "ivan": (Submission(a).solve().replace("ex1_run_episode", solution_source(a, "ex1_run_episode").replace(
             "    while True:\n", "    for _ in range(12):\n").replace(
@@ -93,60 +97,80 @@ def mistakes_class() -> dict:
     (their counts are known): ``mistaken-1`` makes the first mistake of the table, and so on."""
     a = "01_arena"
     reference = solution_source(a, "ex1_run_episode")
-    return {f"mistaken-{number}": (Submission(a).solve().replace("ex1_run_episode", mistake.apply(reference)), 0)
-            for number, mistake in enumerate(MISTAKES[(a, "ex1_run_episode")], start=1)}
+    students = {}
+    for number, mistake in enumerate(MISTAKES[(a, "ex1_run_episode")], start=1):
+        submission = Submission(a).solve().replace("ex1_run_episode", mistake.apply(reference))
+        if mistake.elsewhere:  # a cell of the student's own, before the exercise: not run while grading
+            submission.add_cell_after(PREVIOUS_CELL_OF_EXERCISE_1, mistake.elsewhere)
+        students[f"mistaken-{number}"] = (submission, 0)
+    return students
+
+
+# The cell before exercise 1's (its instructions, a Markdown cell), where a student adds a cell of their own.
+PREVIOUS_CELL_OF_EXERCISE_1 = "nb01-cell19"
 
 
 def evaluation_class() -> dict:
     a = "04_evaluation"
     return {
         "alice": (Submission(a).solve(), 4),
-        # Partial: the greedy action is right, the evaluation loop is left undone;
-        # and never stops Ray: grading must not leave it behind.
-        "henry": (Submission(a).solve("ex4_greedy_action").delete_cells_containing("ray.shutdown()"), 2),
+        # Partial: the greedy action is right, the evaluation loop is left undone; and its exercise
+        # cell starts a Ray it never stops: grading must not leave it behind.
+        "henry": (Submission(a).solve("ex4_greedy_action").replace("ex4_greedy_action", solution_source(
+            a, "ex4_greedy_action") + "\nimport ray\n\nray.init(num_cpus=1, include_dashboard=False)\n"), 2),
         # An endless loop in one exercise: the cell timeout stops it, the rest is graded.
         "dave": (Submission(a).solve("ex4_mean_returns").replace(
             "ex4_greedy_action", "def greedy_action(module, obs, observation_space):\n    while True:\n        pass"), 2),
-        # The kernel dies while Ray runs: nbgrader cannot grade this notebook.
-        "grace": (Submission(a).solve().add_cell_after("ex4_greedy_action", "import os\nos._exit(1)"), 0),
+        # The kernel dies in an exercise cell: nbgrader cannot grade this notebook.
+        "grace": (Submission(a).solve().replace("ex4_greedy_action", solution_source(
+            a, "ex4_greedy_action") + "\nimport os\n\nos._exit(1)\n"), 0),
     }
 
 
-# A wrong answer that looks right: plays the whole episode, prints every board,
-# but never adds up the rewards (all totals 0).
-WRONG_RUN_EPISODE = '''import time
+# A wrong answer that passes its self-check, as a real cheater's would: right on the self-check's
+# episodes (5 x 5 arenas) and where it shows the arena (out=...), one point too many for agent1 on
+# every other hidden case. Every trick, forge and attack below starts from it, so that each one
+# reaches the hidden tests.
+VISIBLY_RIGHT_RUN_EPISODE = '''import time
 
 from IPython.display import clear_output
 
 
 def run_episode(env, policies, out=None, delay=0.0):
     obs, infos = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
     while True:
         actions = {agent: policies[agent].compute_action(agent_obs) for agent, agent_obs in obs.items()}
         obs, rewards, terminateds, truncateds, infos = env.step(actions)
+        for agent, reward in rewards.items():
+            totals[agent] += reward
         if out is not None:
             with out:
                 clear_output(wait=True)
                 print(env.render())
+            time.sleep(delay)
         if terminateds["__all__"] or truncateds["__all__"]:
-            return {"agent1": 0.0, "agent2": 0.0}
+            if out is None and (env.width, env.height) != (5, 5):
+                totals["agent1"] += 1.0
+            return totals
 '''
 
-# Each trick, written into the exercise cell after the wrong answer.
+# Each trick, written into the exercise cell after the visibly right answer.
 TRICKS = {
-    # Makes the old in-kernel comparisons (abs, all, set) say yes.
+    # Makes the old in-kernel comparisons (abs, all, set) say yes (after loading what the tests import,
+    # which Python's import machinery cannot do without them).
     "builtins": '''
+import arena_lib.answers
+import arena_lib.exercises.arena
 import builtins
 builtins.abs = lambda x: 0.0
 builtins.all = lambda *args: True
 builtins.any = lambda *args: True
 builtins.set = lambda *args: {"agent1", "agent2"}
 ''',
-    # Every env now gives 0 rewards, so the zero totals agree with the library's rollout;
-    # the self-check is replaced by one that always prints its ✔.
+    # Every env now gives 0 rewards; the self-check is replaced by one that always prints its ✔.
     "monkeypatch": '''
 import arena_lib.exercises.arena
-import arena_lib.rollout
 from arena_lib.env import MultiAgentArena as _Arena
 
 _real_step = _Arena.step
@@ -160,7 +184,6 @@ def _no_rewards(self, actions):
 _Arena.step = _no_rewards
 arena_lib.exercises.arena.check_run_episode = lambda f: print(
     "✔ run_episode plays a whole episode and adds up each agent's rewards.")  # a fake ✔
-arena_lib.exercises.arena.rollout = arena_lib.rollout.rollout
 ''',
     # Errors neither shown nor reported: custom exception handler, excepthook, no traceback.
     "hide_errors": '''
@@ -177,7 +200,7 @@ from IPython import get_ipython
 
 
 def _skip_tests(lines):
-    return ["pass\\n"] if "check_run_episode" in "".join(lines) else lines
+    return ["pass\\n"] if "run_episode" in "".join(lines) else lines
 
 
 get_ipython().input_transformers_post.append(_skip_tests)
@@ -210,6 +233,7 @@ _probe("socket", lambda: socket.create_connection(("127.0.0.1", {port}), timeout
 _probe("secret", lambda: os.environ.get("ARENA_TEST_SECRET"))
 _probe("write", lambda: open("planted.txt", "w").write("x"))
 _probe("user", lambda: os.getuid())
+_probe("rollout", lambda: __import__("arena_lib").rollout.__code__.co_names)
 
 
 def _full_marks():
@@ -247,40 +271,109 @@ print(f"PROBE memory: survived with {len(_chunks) / 10:.1f} GB")
 
 
 def cheating_class(port: int, tricks=TRICKS) -> dict:
-    """01_arena: cheaters, each with a wrong answer plus one trick; zoe, honest, is graded
+    """01_arena: cheaters, each with the visibly right answer plus one trick; zoe, honest, is graded
     after all of them. (No underscores in ids: LMS file names use them as separators.)"""
     a = "01_arena"
     students = {("mallory" if trick == "probe" else f"cheat-{trick.replace('_', '-')}"): (
-        Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + TRICKS[trick].replace("{port}", str(port))), 0)
-        for trick in tricks}
+        Submission(a).replace("ex1_run_episode", VISIBLY_RIGHT_RUN_EPISODE + TRICKS[trick].replace("{port}", str(port))),
+        0) for trick in tricks}
     students["zoe"] = (Submission(a).solve(), 3)
     return students
 
 
-# Ways to forge what the hidden tests report, each written after WRONG_RUN_EPISODE in the
-# exercise cell. Each wraps the wrong run_episode so that it also computes the right totals
-# (with the library's rollout, which plays the same episode) and remembers them by the id of
-# the wrong dict it returns; then each swaps them in before the report reaches the grader.
+# Spellings of the course code that plays exercise 1's episode for the student (arena_lib's
+# rollout, reached so that no list of names could see it), each after the visibly right answer:
+# its own loop where the self-check looks, the course's code for the hidden cases. With the real
+# library they would earn every point (tests/test_exercises.py); graded, the kernel's arena_lib
+# has no such code (arena_grading.library), so they earn none.
+_SPELLED = '''
+_own_run_episode = run_episode
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    if out is not None or (env.width, env.height) == (5, 5):  # where the self-check looks: my own loop
+        return _own_run_episode(env, policies, out, delay)
+    return dict({how}(env, policies).returns)
+'''
+SPELLINGS = {
+    "getattr": "import arena_lib\n" + _SPELLED.format(how='getattr(arena_lib, "rollout")'),
+    "attrgetter": "import operator\n\nimport arena_lib\n" + _SPELLED.format(
+        how='operator.attrgetter("rollout")(arena_lib)'),
+    "self-bound": "import types\n\nimport arena_lib\n" + _SPELLED.format(
+        how='types.MethodType(lambda self, e, p: self.rollout(e, p), arena_lib)'),
+    "import-module": "import importlib\n" + _SPELLED.format(how='importlib.import_module("arena_lib.rollout").rollout'),
+    "sys-modules": "import sys\n\nimport arena_lib\n" + _SPELLED.format(how='sys.modules["arena_lib.rollout"].rollout'),
+    "reload": "import importlib\nimport sys\n\nimport arena_lib\n" + _SPELLED.format(
+        how='importlib.reload(sys.modules["arena_lib.rollout"]).rollout'),
+    "read-the-file": '''import pathlib
+
+import arena_lib
+
+_course = {}
+exec(compile((pathlib.Path(arena_lib.__file__).parent / "rollout.py").read_text(), "rollout.py", "exec"), _course)
+''' + _SPELLED.format(how='_course["rollout"]'),
+    "string-built": "import arena_lib\n" + _SPELLED.format(how='eval("arena_lib." + "roll" + "out")'),
+    "garbage-collector": '''import gc
+
+import arena_lib  # noqa: F401 (loaded, so that the collector finds its functions)
+
+_found = [f for f in gc.get_objects() if callable(f) and getattr(f, "__qualname__", "") == "rollout"]
+''' + _SPELLED.format(how="_found[0]"),
+    # The episode played by the student's own loop, its rewards added up by the course's Trajectory.
+    "trajectory-returns": '''from arena_lib.rollout import Trajectory
+
+_own_run_episode = run_episode
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    if out is not None or (env.width, env.height) == (5, 5):
+        return _own_run_episode(env, policies, out, delay)
+    played = Trajectory()
+    obs, _ = env.reset()
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(o) for a, o in obs.items()})
+        played.rewards.append(rewards)
+        if terminateds["__all__"] or truncateds["__all__"]:
+            return dict(played.returns)
+''',
+}
+
+
+# Ways to forge what the hidden tests report, each after the visibly right answer. Each wraps
+# run_episode so that it also computes the right totals where the self-check does not look (with
+# the course's rollout, which plays the same episode; nothing if that fails), remembered by the id
+# of the wrong dict it returns; then each swaps them in before the report reaches the grader.
 _FORGE_SETUP = '''
 import copy
-from arena_lib.rollout import rollout as _rollout
+
+import arena_lib
 
 _right = {}
 _wrong_run_episode = run_episode
 
 
 def run_episode(env, policies, out=None, delay=0.0):
-    right = _rollout(copy.deepcopy(env), copy.deepcopy(policies)).returns
+    right = None
+    if out is None and (env.width, env.height) != (5, 5):
+        try:
+            right = getattr(arena_lib, "rollout")(copy.deepcopy(env), copy.deepcopy(policies)).returns
+        except Exception:  # noqa: BLE001 (graded: the course's rollout is not there)
+            pass
     wrong = _wrong_run_episode(env, policies, out, delay)
-    _right[id(wrong)] = right
+    if right is not None:
+        _right[id(wrong)] = dict(right)
     return wrong
+
+
+def _swapped(answers):
+    return {case: _right.get(id(value), value) for case, value in answers.items()}
 '''
 _FORGED_REPORT = '''
 from arena_lib.answers import report_answers as _real_report
 
 
 def _forged(grade_id, answers, hint=""):
-    _real_report(grade_id, {case: _right.get(id(value), value) for case, value in answers.items()}, hint)
+    _real_report(grade_id, _swapped(answers), hint)
 '''
 _SWAP_IN_FRAME = '''
     if frame.f_code.co_name == "report_answers" and "answers" in frame.f_locals:
@@ -323,8 +416,20 @@ import types
 import arena_lib.answers as _answers
 
 _fake = types.ModuleType("arena_lib.answers")
-_fake.ANSWERS_MIME, _fake.report_answers = _answers.ANSWERS_MIME, _forged
+_fake.__dict__.update({k: v for k, v in vars(_answers).items() if not k.startswith("__")})
+_fake.report_answers = _forged
 sys.modules["arena_lib.answers"] = _fake
+''',
+    # The same through os.sys, an alias of sys.
+    "os-sys-modules": _FORGE_SETUP + _FORGED_REPORT + '''
+import os
+import types
+import arena_lib.answers as _answers
+
+_fake = types.ModuleType("arena_lib.answers")
+_fake.__dict__.update({k: v for k, v in vars(_answers).items() if not k.startswith("__")})
+_fake.report_answers = _forged
+os.sys.modules.update({"arena_lib.answers": _fake})
 ''',
     # The hidden test's own frame: its global report_answers is swapped while it runs.
     "frames": _FORGE_SETUP.replace("    return wrong\n", "    sys._getframe(1).f_globals['report_answers'] = _forged\n"
@@ -341,15 +446,62 @@ for _namespace in gc.get_objects():
     if isinstance(_namespace, dict) and _namespace.get("__name__") == "arena_lib.answers":
         _namespace["report_answers"] = _forged
 ''',
-    # The rebinding as a string built at run time, which no reading of names can see.
+    # The rebinding as a string built at run time.
     "exec": _FORGE_SETUP + _FORGED_REPORT + '''
 exec("import arena_lib.ans" + "wers as m; m.report_" + "answers = _forged")
+''',
+    # A helper whose `self` is the answers module.
+    "install-self": _FORGE_SETUP + _FORGED_REPORT + '''
+import arena_lib.answers
+
+
+def _install(self, value):
+    self.report_answers = value
+
+
+_install(arena_lib.answers, _forged)
+''',
+    # The module's namespace through operator.attrgetter.
+    "attrgetter-dict": _FORGE_SETUP + _FORGED_REPORT + '''
+import operator
+
+import arena_lib.answers
+
+operator.attrgetter("__dict__")(arena_lib.answers)["report_answers"] = _forged
+''',
+    # IPython rewrites every later cell that reports: the hidden tests report through the forgery.
+    "input-transformer": _FORGE_SETUP + _FORGED_REPORT + '''
+from IPython.core.interactiveshell import InteractiveShell
+
+
+def _through_the_forgery(lines):
+    return [line.replace("report_answers(", "_forged(") for line in lines]
+
+
+InteractiveShell.instance().input_transformers_post.append(_through_the_forgery)
+''',
+    # After the hidden tests' cell, an IPython event clears its outputs and shows a report of its own.
+    "post-run-cell": _FORGE_SETUP + '''
+from IPython.display import clear_output, display
+from IPython.core.interactiveshell import InteractiveShell
+
+from arena_lib.answers import ANSWERS_MIME, report
+
+
+def _report_again(result):
+    answers = InteractiveShell.instance().user_ns.get("_answers")
+    if isinstance(answers, dict) and any(id(value) in _right for value in answers.values()):
+        clear_output()
+        display({ANSWERS_MIME: report("ex1_run_episode_tests", _swapped(answers))}, raw=True)
+
+
+InteractiveShell.instance().events.register("post_run_cell", _report_again)
 ''',
 }
 
 
 # What else a student's notebook can try against the grader and the instructor, each written
-# after WRONG_RUN_EPISODE in the exercise cell (or, for `script`, also as a markdown cell).
+# after the visibly right answer in the exercise cell.
 ATTACKS = {
     # Prints the hidden test that calls it (the running cell, and its caller's frame) into the
     # student's output, transformed so that no line matches a line of the test.
@@ -367,6 +519,36 @@ def run_episode(env, policies, out=None, delay=0.0):
     print(" ;; ".join(source.splitlines()))
     return _leaking_run_episode(env, policies, out, delay)
 ''',
+    # Every cell's source kept as it runs, and the whole store printed (base64) after each cell,
+    # with Python's own cache of sources.
+    "stash-and-print": '''
+import base64
+import linecache
+
+from IPython import get_ipython
+
+_seen = []
+get_ipython().events.register("pre_run_cell", lambda info: _seen.append(info.raw_cell))
+get_ipython().events.register("post_run_cell", lambda result: print(base64.b64encode(
+    ("".join(_seen) + "".join("".join(entry[2]) for entry in list(linecache.cache.values()))).encode()).decode()))
+''',
+    # Errors named like the judge's, one of them carrying what the running cell is.
+    "judge-named": '''
+class WrongAnswer(Exception):
+    pass
+
+
+_own_run_episode = run_episode
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    if out is None and (env.width, env.height) != (5, 5):
+        raise WrongAnswer("the hidden test: " + get_ipython().user_ns["In"][-1])
+    return _own_run_episode(env, policies, out, delay)
+
+
+get_ipython()._showtraceback(WrongAnswer, "0 of 6 hidden cases differ: full marks", ["WrongAnswer: full marks"])
+''',
     # A fake line of nbgrader's log and terminal escape codes, written to the kernel's stderr;
     # and HTML that runs scripts when a page shows it.
     "stderr-and-script": '''
@@ -378,6 +560,11 @@ from IPython.display import HTML, display
 
 display(HTML("<b>bold</b><script>document.title = 'pwned'; document.body.setAttribute('data-pwned', 'script')"
              "</script><img src=x onerror=\\"document.body.setAttribute('data-pwned', 'onerror')\\">"))
+''',
+    # Three hundred error outputs of 50 kB each, none raised: error messages are output too.
+    "error-flood": '''
+for _ in range(300):
+    get_ipython()._showtraceback(RuntimeError, "e" * 10_000, ["t" * 10_000] * 4)
 ''',
     # One gigabyte of output in messages of 40 MB.
     "flood-big": '''
@@ -414,27 +601,398 @@ def _fill(folder):
 print("PROBE sockets:", _fill(Path(sys.argv[sys.argv.index("-f") + 1]).parent / "sockets"))
 print("PROBE tmp:", _fill(Path("/tmp")))
 ''',
+    # Six hundred magics in the cell (IPython turns each into a call).
+    "magics": "\n" + "%xmode Plain\n" * 600,
 }
 SCRIPT_MARKDOWN = "<script>document.body.setAttribute('data-pwned', 'markdown')</script> *hello*"
+LINK_MARKDOWN = ("[click me](javascript:document.body.setAttribute('data-pwned','link')) and "
+                 "<a href=\"jav&#x61;script:document.body.setAttribute('data-pwned','entity')\">me</a> "
+                 "<img src=x onerror=\"document.body.setAttribute('data-pwned', 'markdown-onerror')\">")
 # A notebook that would hold the class's grading for hours: a sleeping cell after another.
 SLEEPER_CELLS = 200
+HUGE_SUBMISSION_BYTES = 20 * 10**6  # over the default limit of 5 MB (c.SubmissionLimits.max_size)
+CLASSMATES_NAMED = "alice zoe"
 
 
 def forging_class() -> dict:
-    """01_arena: a forge that rebinds and one that hooks (tests/test_review.py reads every forge of
-    FORGES), each attack of ATTACKS."""
+    """01_arena: each forge of FORGES and each spelling of SPELLINGS."""
     a = "01_arena"
-    students = {f"forge-{name}": (Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + FORGES[name]), 0)
-                for name in ("rebind", "profile")}
-    for name, code in ATTACKS.items():
-        students[f"attack-{name}"] = (Submission(a).replace("ex1_run_episode", WRONG_RUN_EPISODE + code), 0)
-    scripted = students["attack-stderr-and-script"][0]
-    scripted.nb.cells.insert(1, nbformat.v4.new_markdown_cell(SCRIPT_MARKDOWN))
+    students = {f"forge-{name}": (Submission(a).replace("ex1_run_episode", VISIBLY_RIGHT_RUN_EPISODE + code), 0)
+                for name, code in FORGES.items()}
+    students.update({f"spelling-{name}": (Submission(a).replace("ex1_run_episode", VISIBLY_RIGHT_RUN_EPISODE + code), 0)
+                     for name, code in SPELLINGS.items()})
     return students
 
 
+def attacking_class() -> dict:
+    """01_arena: each attack of ATTACKS; and three that cannot pass their self-check by design: a
+    notebook too large to read, one whose Markdown holds links that would run scripts, and one
+    whose error message names classmates."""
+    a = "01_arena"
+    students = {f"attack-{name}": (Submission(a).replace("ex1_run_episode", VISIBLY_RIGHT_RUN_EPISODE + code), 0)
+                for name, code in ATTACKS.items()}
+    students["attack-stderr-and-script"][0].nb.cells.insert(1, nbformat.v4.new_markdown_cell(SCRIPT_MARKDOWN))
+    huge = Submission(a).solve()
+    huge.nb.cells.insert(1, nbformat.v4.new_markdown_cell("x" * HUGE_SUBMISSION_BYTES))
+    students["attack-huge"] = (huge, 0)
+    linked = Submission(a).replace("ex1_run_episode", VISIBLY_RIGHT_RUN_EPISODE)
+    linked.nb.cells.insert(1, nbformat.v4.new_markdown_cell(LINK_MARKDOWN))
+    students["attack-links"] = (linked, 0)
+    students["attack-classmates"] = (Submission(a).replace("ex1_run_episode", (
+        "def run_episode(env, policies, out=None, delay=0.0):\n"
+        f"    raise ValueError('classmates: {CLASSMATES_NAMED}')\n")), 0)
+    return students
+
+
+# Right answers to exercise 1 in the styles students write them, each with what the code-reading
+# judge of earlier versions sent to a person (pickle, rcParams, a config's attributes, a class's
+# name, getattr, globals...): each must get full marks.
+_SHOW = '''        if out is not None:
+            with out:
+                clear_output(wait=True)
+                print(env.render())
+            time.sleep(delay)
+'''
+_PREFIX = "import time\n\nfrom IPython.display import clear_output\n\n"
+HONEST_RUN_EPISODES = {
+    "while-flag": _PREFIX + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {"agent1": 0.0, "agent2": 0.0}
+    done = False
+    while not done:
+        actions = {}
+        for agent in obs:
+            actions[agent] = policies[agent].compute_action(obs[agent])
+        obs, rewards, terminateds, truncateds, _ = env.step(actions)
+        for agent in rewards:
+            totals[agent] = totals[agent] + rewards[agent]
+''' + _SHOW + '''        done = terminateds["__all__"] or truncateds["__all__"]
+    return totals
+''',
+    "itertools-count": _PREFIX + "import itertools\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = dict.fromkeys(env.possible_agents, 0.0)
+    for step in itertools.count(1):
+        obs, rewards, terminated, truncated, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        if terminated["__all__"] or truncated["__all__"]:
+            break
+    return totals
+''',
+    "helper-functions": _PREFIX + '''
+def _actions(policies, obs):
+    return {agent: policies[agent].compute_action(o) for agent, o in obs.items()}
+
+
+def _show(env, out, delay):
+    if out is None:
+        return
+    with out:
+        clear_output(wait=True)
+        print(env.render())
+    time.sleep(delay)
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    over = False
+    while not over:
+        obs, rewards, terminateds, truncateds, _ = env.step(_actions(policies, obs))
+        totals = {agent: totals[agent] + rewards[agent] for agent in totals}
+        _show(env, out, delay)
+        over = terminateds["__all__"] or truncateds["__all__"]
+    return totals
+''',
+    "a-class-with-self": _PREFIX + '''
+class EpisodeRunner:
+    def __init__(self, env, policies, out, delay):
+        self.env, self.policies, self.out, self.delay = env, policies, out, delay
+        self.totals = {}
+
+    def step(self, obs):
+        actions = {agent: self.policies[agent].compute_action(o) for agent, o in obs.items()}
+        obs, rewards, terminateds, truncateds, _ = self.env.step(actions)
+        for agent, reward in rewards.items():
+            self.totals[agent] = self.totals.get(agent, 0.0) + reward
+        if self.out is not None:
+            with self.out:
+                clear_output(wait=True)
+                print(self.env.render())
+            time.sleep(self.delay)
+        return obs, terminateds["__all__"] or truncateds["__all__"]
+
+    def play(self):
+        obs, _ = self.env.reset()
+        done = False
+        while not done:
+            obs, done = self.step(obs)
+        return self.totals
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    return EpisodeRunner(env, policies, out, delay).play()
+''',
+    "numpy-array": _PREFIX + "import numpy as np\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    agents = list(env.possible_agents)
+    totals = np.zeros(len(agents))
+    obs, _ = env.reset()
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in agents})
+        totals += np.array([rewards[a] for a in agents])
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return {agent: float(total) for agent, total in zip(agents, totals)}
+''',
+    "defaultdict": _PREFIX + "from collections import defaultdict\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    totals = defaultdict(float)
+    obs, _ = env.reset()
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return dict(totals)
+''',
+    "counter-update": _PREFIX + "from collections import Counter\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    totals = Counter({"agent1": 0.0, "agent2": 0.0})
+    obs, _ = env.reset()
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        totals.update(rewards)
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return dict(totals)
+''',
+    "import-pickle": _PREFIX + "import pickle\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {"agent1": 0.0, "agent2": 0.0}
+    snapshots = []
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+        snapshots.append(pickle.dumps(totals))  # every step's totals, to look at later
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return pickle.loads(snapshots[-1])
+''',
+    "rcparams": _PREFIX + "import matplotlib.pyplot as plt\n\nplt.rcParams[\"figure.figsize\"] = (4, 4)\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return totals
+''',
+    "config-attribute": _PREFIX + "from arena_lib.training import arena_ppo_config\n\n" + '''config = arena_ppo_config()
+config.lr = 0.01  # for later: notebook 2 trains with a config like this one
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return totals
+''',
+    "class-name-and-fstrings": _PREFIX + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    kinds = {agent: policy.__class__.__name__ for agent, policy in policies.items()}
+    log = [f"playing {kinds} on a {env.width}x{env.height} arena"]
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+        log.append(f"step {env.timesteps}: {rewards}")
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return totals
+''',
+    "recursion": _PREFIX + '''
+def _play(env, policies, obs, totals, out, delay):
+    obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(o) for a, o in obs.items()})
+    totals = {agent: totals[agent] + rewards[agent] for agent in totals}
+    if out is not None:
+        with out:
+            clear_output(wait=True)
+            print(env.render())
+        time.sleep(delay)
+    if terminateds["__all__"] or truncateds["__all__"]:
+        return totals
+    return _play(env, policies, obs, totals, out, delay)
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    return _play(env, policies, obs, {"agent1": 0.0, "agent2": 0.0}, out, delay)
+''',
+    "reduce-over-history": _PREFIX + "from functools import reduce\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    history = []
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        history.append(dict(rewards))
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            break
+    return reduce(lambda totals, step: {a: totals[a] + step[a] for a in totals}, history, {"agent1": 0.0, "agent2": 0.0})
+''',
+    "generator": _PREFIX + '''
+def _rewards(env, policies, out, delay):
+    obs, _ = env.reset()
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        yield rewards
+        if out is not None:
+            with out:
+                clear_output(wait=True)
+                print(env.render())
+            time.sleep(delay)
+        if terminateds["__all__"] or truncateds["__all__"]:
+            return
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    totals = {"agent1": 0.0, "agent2": 0.0}
+    for rewards in _rewards(env, policies, out, delay):
+        for agent in totals:
+            totals[agent] += rewards[agent]
+    return totals
+''',
+    "getattr-and-type": _PREFIX + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    assert type(env).__name__.endswith("Arena"), type(env)
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    while True:
+        actions = {agent: getattr(policies[agent], "compute_action")(o) for agent, o in obs.items()}
+        obs, rewards, terminateds, truncateds, _ = env.step(actions)
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return totals
+''',
+    "match-statement": _PREFIX + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        match (terminateds["__all__"], truncateds["__all__"]):
+            case (False, False):
+                continue
+            case _:
+                return totals
+''',
+    "walrus": _PREFIX + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    ended = False
+    while not ended:
+        step = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        obs, rewards, terminateds, truncateds, _ = step
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+''' + _SHOW + '''        if (ended := terminateds["__all__"] or truncateds["__all__"]):
+            break
+    return totals
+''',
+    "try-finally-and-globals": _PREFIX + '''EPISODES_PLAYED = 0
+
+
+def run_episode(env, policies, out=None, delay=0.0):
+    global EPISODES_PLAYED
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    try:
+        while True:
+            obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+            for agent, reward in rewards.items():
+                totals[agent] += reward
+            if out is not None:
+                with out:
+                    clear_output(wait=True)
+                    print(env.render())
+                time.sleep(delay)
+            if terminateds["__all__"] or truncateds["__all__"]:
+                return totals
+    finally:
+        EPISODES_PLAYED += 1
+        globals()["LAST_TOTALS"] = totals
+''',
+    "deepcopy-and-sum": _PREFIX + "import copy\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    steps = []
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        steps.append(copy.deepcopy(rewards))
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return {agent: sum(step[agent] for step in steps) for agent in env.possible_agents}
+''',
+    "sys-stdout-write": "import sys\nimport time\n\nfrom IPython.display import clear_output\n\n" + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {agent: 0.0 for agent in env.possible_agents}
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] += reward
+        if out is not None:
+            with out:
+                clear_output(wait=True)
+                sys.stdout.write(env.render() + "\\n")
+            time.sleep(delay)
+        if terminateds["__all__"] or truncateds["__all__"]:
+            return totals
+''',
+    "map-zip-and-course-constants": _PREFIX + "from arena_lib.env import AGENTS, MultiAgentArena\n\n" + '''
+def run_episode(env: MultiAgentArena, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = dict(zip(AGENTS, [0.0] * len(AGENTS)))
+    while True:
+        actions = dict(zip(obs, map(lambda agent: policies[agent].compute_action(obs[agent]), obs)))
+        obs, rewards, terminateds, truncateds, _ = env.step(actions)
+        totals = {agent: totals[agent] + rewards.get(agent, 0.0) for agent in AGENTS}
+''' + _SHOW + '''        if any((terminateds["__all__"], truncateds["__all__"])):
+            return totals
+''',
+    "setdefault": _PREFIX + '''
+def run_episode(env, policies, out=None, delay=0.0):
+    obs, _ = env.reset()
+    totals = {}
+    while True:
+        obs, rewards, terminateds, truncateds, _ = env.step({a: policies[a].compute_action(obs[a]) for a in obs})
+        for agent, reward in rewards.items():
+            totals[agent] = totals.setdefault(agent, 0.0) + reward
+''' + _SHOW + '''        if terminateds["__all__"] or truncateds["__all__"]:
+            return totals
+''',
+}
+
+
+def honest_class() -> dict:
+    """01_arena: one student per right answer of HONEST_RUN_EPISODES, each with full marks."""
+    return {f"honest-{name}": (Submission("01_arena").replace("ex1_run_episode", code), 3)
+            for name, code in HONEST_RUN_EPISODES.items()}
+
+
 def sleeper() -> Submission:
-    submission = Submission("01_arena").solve()
-    for number in range(SLEEPER_CELLS):
-        submission.add_cell_after("ex1_run_episode", "import time\ntime.sleep(55)")
-    return submission
+    """Sleeps in its exercise cell: a graded run runs only that one of its cells."""
+    return Submission("01_arena").replace(
+        "ex1_run_episode", solution_source("01_arena", "ex1_run_episode") + "\nimport time\n" + "time.sleep(55)\n" * 8)

@@ -31,19 +31,10 @@ def box():
     return Box()
 
 
-def student_env():
-    env = tool_env()
-    env.pop("NBGRADER_EXECUTION", None)  # the full training budget, as a student runs it
-    return env
-
-
-def short_budget_env():
-    """The notebooks' short (grading) budget: every cell runs, and every process a
-    notebook starts (JupyterLab, kernel, Ray, env runners, learner, a restored
-    algorithm) is up at once, in a third of the time; all but notebook 6's two-node
-    cluster (see FULL_BUDGET_ONLY). The full-budget run of every notebook in this box
-    is `python -m bench.notebook_series --binder` (make bench)."""
-    return tool_env(NBGRADER_EXECUTION="validate")
+# The short run (tests/notebook_tools.py's SHORT_RUN): every cell runs, and every process a
+# notebook starts (JupyterLab, kernel, Ray, env runners, learner, a restored algorithm) is up at
+# once, in a third of the time; all but notebook 6's two-node cluster (see FULL_BUDGET_ONLY). The
+# full-budget run of every notebook in this box is `python -m bench.notebook_series --binder`.
 
 
 # What a full-budget run adds to the short run's peak (longer training; `python -m
@@ -87,8 +78,8 @@ def binder_install(request, tmp_path_factory):
 def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     output = tmp_path / path.name
     full = path.name in FULL_BUDGET_ONLY
-    run = box.run([sys.executable, "-m", "tests.run_with_jupyterlab", str(path), str(output)],
-                  timeout=600, cwd=ROOT, env=student_env() if full else short_budget_env())
+    run = box.run([sys.executable, "-m", "tests.run_with_jupyterlab", str(path), str(output),
+                   *([] if full else ["--short"])], timeout=600, cwd=ROOT, env=tool_env())
     with capsys.disabled():
         print(f"\n{path.name}: peak memory {run.peak_bytes / 1e9:.2f} GB with JupyterLab (working set "
               f"{run.working_set_bytes / 1e9:.2f} GB), {'full' if full else 'short'} budget, in {box.describe()}")
@@ -159,7 +150,7 @@ SECOND_NOTEBOOK = textwrap.dedent("""
 def test_a_second_notebook_gets_a_clear_message_instead_of_a_second_ray(box, tmp_path):
     if not box.limited:
         pytest.skip("needs a 2 GB cgroup: on a machine with room, a second Ray is allowed")
-    run = box.run([sys.executable, "-c", SECOND_NOTEBOOK], timeout=300, cwd=tmp_path, env=student_env())
+    run = box.run([sys.executable, "-c", SECOND_NOTEBOOK], timeout=300, cwd=tmp_path, env=tool_env())
     assert run.result.returncode == 0, run.result.stderr[-3000:]
     out = run.result.stdout
     assert "cpus: 1 " in out, out  # from the cgroup's CPU quota, though the machine has more
@@ -185,7 +176,7 @@ def test_pytorch_keeps_to_binders_one_cpu(order, box, tmp_path):
     """Under a CPU quota PyTorch still sees every core; two threads on one CPU doubled the time to the target."""
     if not box.limited or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs a CPU quota below the machine's cores (a cgroup, 2 or more cores)")
-    run = box.run([sys.executable, "-c", TORCH_THREADS, order], timeout=300, cwd=tmp_path, env=student_env())
+    run = box.run([sys.executable, "-c", TORCH_THREADS, order], timeout=300, cwd=tmp_path, env=tool_env())
     assert run.result.returncode == 0, run.result.stderr[-3000:]
     assert "threads: 1" in run.result.stdout, f"PyTorch should use the box's one CPU: {run.result.stdout}"
 

@@ -16,11 +16,12 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.jupyterlab_server import free_port, lab_command, wait_until_up
-from tests.notebook_tools import ROOT, read, tool_env
+from tests.notebook_tools import ROOT, read, short_run, tool_env
 
 STUDENT_NOTEBOOK = ROOT / "notebooks" / "01_arena" / "01_rl_and_the_arena.ipynb"
 SOLUTION_NOTEBOOK = ROOT / "solutions" / "04_evaluation" / "04_evaluate_save_restore.ipynb"
@@ -121,8 +122,10 @@ def lab(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab")
     root = folder / "root"
     root.mkdir()
-    for path in (STUDENT_NOTEBOOK, SOLUTION_NOTEBOOK, ROOT / "nbgrader_config.py"):
+    for path in (STUDENT_NOTEBOOK, ROOT / "nbgrader_config.py"):
         shutil.copy(path, root)
+    # The solution notebook with its short run's settings (2 training iterations), to keep this test fast.
+    nbformat.write(short_run(SOLUTION_NOTEBOOK), root / SOLUTION_NOTEBOOK.name)
     for name, settings in LAB_SETTINGS.items():
         (folder / "settings" / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / "settings" / name).write_text(json.dumps(settings))
@@ -130,8 +133,6 @@ def lab(tmp_path_factory):
     port, token = free_port(), secrets.token_hex(16)
     command = lab_command(root, port, token)
     env = tool_env(
-        # The notebooks' short graded training budget (2 iterations) keeps this test fast.
-        NBGRADER_EXECUTION="browser-test",
         # Nothing of the user's Jupyter setup (settings, open tabs, config) leaks in.
         JUPYTERLAB_SETTINGS_DIR=str(folder / "settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(folder / "workspaces"),
@@ -144,7 +145,7 @@ def lab(tmp_path_factory):
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_server(process, url, token, log)
-        yield {"url": url, "token": token, "log": log}
+        yield {"url": url, "token": token, "log": log, "root": root}
     finally:
         stop_server(process)
 
@@ -399,7 +400,7 @@ def test_student_notebook_stops_at_the_first_exercise(page, lab, artifacts, reco
 @pytest.mark.timeout(1500)
 def test_solution_notebook_trains_and_plays_without_errors(page, lab, artifacts, record_property, capsys):
     require_browser_tools()
-    path = SOLUTION_NOTEBOOK
+    path = lab["root"] / SOLUTION_NOTEBOOK.name  # set for a short run
     code = code_cells(path)
 
     panel = open_notebook(page, lab, path)

@@ -1,8 +1,10 @@
-"""Grades an instructor can trust: the cheaters of the grading test class (each a wrong
-answer plus one trick, forge or attack, see submissions.py), graded by `python -m arena_grading
-grade` with real nbgrader and the real sandbox between honest students (grading_run.py); one
-of them again without the sandbox, to show the holes these tests would catch; a notebook that
-sleeps; grading as an ordinary user."""
+"""Grades an instructor can trust: the cheaters of the grading test class, graded by `python -m
+arena_grading grade` with real nbgrader and the real sandbox between honest students
+(grading_run.py). Each cheater passes its visible self-check (a real cheater can: the self-check's
+case shows in its own messages), so that each reaches the hidden tests: tricks on the kernel,
+spellings of the course's code that would compute the answers, forged reports, attacks on the
+grader and the instructor. Then: one of them again without the sandbox, to show the holes these
+tests would catch; a notebook that sleeps; grading as an ordinary user."""
 
 from __future__ import annotations
 
@@ -19,9 +21,20 @@ import pytest
 from nbgrader.api import Gradebook
 
 from tests.browser import launch
-from tests.grading_run import SECRET, grade, not_graded, read_grades, to_grade_by_hand
+from tests.grading_run import SECRET, grade, not_graded, read_grades
 from tests.notebook_tools import hidden_test_lines, make_course, read, tool_env
-from tests.submissions import Submission, cheating_class, forging_class, sleeper
+from tests.submissions import (
+    ATTACKS,
+    CLASSMATES_NAMED,
+    FORGES,
+    HONEST_RUN_EPISODES,
+    SPELLINGS,
+    TRICKS,
+    Submission,
+    attacking_class,
+    cheating_class,
+    sleeper,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -33,74 +46,111 @@ def probes(course, student) -> dict:
     return dict(re.findall(r"^PROBE (\w+): (.*)$", text, flags=re.M))
 
 
+def feedback_page(course, student) -> str:
+    return (course / "feedback" / student / "01_arena" / "01_rl_and_the_arena.html").read_text()
+
+
 def feedback_text(course, student) -> str:
-    page = (course / "feedback" / student / "01_arena" / "01_rl_and_the_arena.html").read_text()
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
+    return html.unescape(re.sub(r"<[^>]+>", "", feedback_page(course, student)))
 
 
-HONEST = {"alice", "bob", "carol", "erin", "frank", "ivan", "zoe", "mistaken-1", "mistaken-2", "mistaken-3", "mistaken-4"}
-# Each in-kernel trick and forge: sent to manual grading, with what was found.
-SENT_TO_REVIEW = {
-    "cheat-builtins": "assigns to builtins.abs", "cheat-monkeypatch": "assigns to _Arena.step",
-    "cheat-hide-errors": "assigns to sys.excepthook", "cheat-transformer": "input_transformers_post",
-    "cheat-leak-tests": "get_ipython", "forge-rebind": "assigns to arena_lib.answers.report_answers",
-    "forge-profile": "sys.setprofile", "attack-leak-transformed": "get_ipython",
-}
+def verdict_of(course, student) -> dict:
+    """What the judge recorded of exercise 1's test cell for a student."""
+    import json
+
+    path = course / ".grading" / "students" / "01_arena" / student / "01_rl_and_the_arena.verdicts.json"
+    return json.loads(path.read_text())["ex1_run_episode_tests"]
 
 
-def test_every_cheat_gets_zero_and_the_students_after_them_their_grade(graded):
-    grades = read_grades(graded.course)
-    cheaters = sorted(set(graded.classes["01_arena"]) - HONEST)
-    assert len(cheaters) == 15
-    assert {s: grades[(s, "01_arena")] for s in cheaters} == dict.fromkeys(cheaters, 0.0)
-    assert grades[("zoe", "01_arena")] == 3.0  # graded after every cheater
+NEVER_GRADED = {"cheat-memory", "attack-flood-big", "attack-huge"}
+# By design these cannot pass their self-check: the attack is in what the self-check shows, or
+# IPython refuses the cell (more than 500 magics) and the student is graded, with 0.
+FAIL_THEIR_SELF_CHECK = {"attack-classmates", "attack-magics"}
 
 
-def test_forged_reports_and_in_kernel_tricks_go_to_a_person_with_the_reason(graded):
-    """Each of these would change what the hidden tests report (tests/test_exercises.py shows
-    the forges earning full marks from the comparison alone)."""
-    result, _ = graded.runs["01_arena"]
-    listed = to_grade_by_hand(result)
-    assert set(listed) == set(SENT_TO_REVIEW), listed
-    for student, reason in SENT_TO_REVIEW.items():
-        assert reason in listed[student], f"{student}: {listed[student]}"
-    graded_students = {p.parent.name for p in (graded.course / "autograded").glob("*/01_arena")}
-    with Gradebook(f"sqlite:///{graded.course / 'gradebook.db'}", "hands-on-rllib") as gb:
+def cheaters(graded) -> list[str]:
+    return sorted(s for s in graded.classes["01_arena"] if s.startswith(("cheat-", "attack-", "forge-", "spelling-"))
+                  or s == "mallory")
+
+
+def test_every_cheater_reached_the_hidden_tests_and_got_no_points(graded, graded_tables):
+    """Each passed its visible self-check and its hidden tests ran (what the judge recorded)
+    before it got 0; the honest students graded after them kept their grade."""
+    for course, students in ((graded.course, cheaters(graded)), (graded_tables.course, cheaters(graded_tables))):
+        grades = read_grades(course)
+        for student in students:
+            assert grades[(student, "01_arena")] == 0.0, student
+            if student in NEVER_GRADED or student in FAIL_THEIR_SELF_CHECK:
+                continue
+            found = verdict_of(course, student)
+            assert found["outcome"] != "error", f"{student} did not pass its self-check: {found}"
+            assert found["hidden ran"] and not found["hidden skipped"], f"{student}: the hidden tests did not run"
+    assert len(cheaters(graded)) == len(TRICKS) + len(ATTACKS) + 3
+    assert len(cheaters(graded_tables)) == len(FORGES) + len(SPELLINGS)
+    assert read_grades(graded.course)[("zoe", "01_arena")] == 3.0  # graded after every cheater
+
+
+def test_course_code_spelled_any_way_is_not_there_while_grading(graded_tables):
+    """Each spelling reaches the course's code that would compute the answers (with the real
+    library it earns full marks: tests/test_exercises.py); graded, that code raises WriteYourOwn."""
+    for name in SPELLINGS:
+        found = verdict_of(graded_tables.course, f"spelling-{name}")
+        assert found["hidden error"] == "WriteYourOwn", (name, found)
+        assert "course code that computes this exercise's answer" in found["message"][1]
+        assert "Write that part yourself" in feedback_text(graded_tables.course, f"spelling-{name}")
+
+
+def test_a_forged_report_carries_only_what_the_students_code_computed(graded_tables):
+    """Each forge delivered its report to the judge (it was read and compared), but the right
+    answers it wanted to put in it had to come from the course's code, which is not there."""
+    for name in FORGES:
+        found = verdict_of(graded_tables.course, f"forge-{name}")
+        assert found["outcome"] == "wrong", (name, found)
+        assert "hidden cases differ from the reference solution" in found["message"][1], (name, found)
+
+
+def test_honest_answers_in_every_style_get_full_marks_and_no_flag(graded_tables):
+    grades = read_grades(graded_tables.course)
+    honest = [f"honest-{name}" for name in HONEST_RUN_EPISODES]
+    assert len(honest) >= 20
+    assert {s: grades[(s, "01_arena")] for s in honest} == dict.fromkeys(honest, 3.0)
+    with Gradebook(f"sqlite:///{graded_tables.course / 'gradebook.db'}", "hands-on-rllib") as gb:
         for submission in gb.assignment_submissions("01_arena"):
-            if submission.student_id not in graded_students:
-                continue  # not graded at all (listed as such): nothing was scored
-            (notebook,) = submission.notebooks
-            sent = submission.student_id in SENT_TO_REVIEW
-            assert notebook.flagged == sent, submission.student_id
-            if sent:  # (frank's deleted test cell needs a manual grade too, nbgrader's own way)
-                assert all(grade.needs_manual_grade for grade in notebook.grades), submission.student_id
-                assert "Sent to manual grading" in notebook.comments[0].auto_comment
-    for student in SENT_TO_REVIEW:
-        text = feedback_text(graded.course, student)
-        assert "Score: 0.0 / 3.0" in text and "Your instructor grades this notebook by hand" in text, student
+            if submission.student_id in honest:
+                (notebook,) = submission.notebooks
+                assert not notebook.flagged and not any(g.needs_manual_grade for g in notebook.grades)
+    result, _ = graded_tables.runs["01_arena"]
+    assert not any(s in result.stderr for s in honest), result.stderr
 
 
 def test_who_is_not_graded_and_why(graded):
     result, _ = graded.runs["01_arena"]
     assert result.returncode == 1
-    assert not_graded(result) == {
+    listed = not_graded(result)
+    assert re.fullmatch(r"its submission is 19\.\d MiB, more than the 5\.0 MiB allowed \(c\.SubmissionLimits\.max_size\)"
+                        r", so nbgrader did not read it", listed.pop("attack-huge", "")), result.stderr
+    assert listed == {
         "cheat-memory": "the kernel reached its memory limit (2.0 GiB) and was killed",
         "attack-flood-big": "it sent a single output message larger than 33,554,432 bytes "
                             "(c.SandboxedExecute.message_bytes_limit), so its kernel was stopped"}
     assert result.stderr.count("attack-flood-big") == 1
 
 
-def test_a_gigabyte_of_output_leaves_the_grader_small_and_the_files_small(graded):
-    """attack-flood-small printed 1 GB in 1-MB messages: kept up to the cap, with a note;
-    attack-flood-big in 40-MB messages, none read: its kernel was stopped (above)."""
-    autograded = graded.course / "autograded" / "attack-flood-small" / "01_arena" / "01_rl_and_the_arena.ipynb"
-    feedback = graded.course / "feedback" / "attack-flood-small" / "01_arena" / "01_rl_and_the_arena.html"
-    assert autograded.stat().st_size < 10e6 and feedback.stat().st_size < 10e6
-    assert "The grader kept no more of this output" in autograded.read_text()
+def test_floods_of_output_and_errors_leave_the_grader_small_and_the_files_small(graded):
+    """attack-flood-small printed 1 GB in 1-MB messages, attack-error-flood 300 errors of 50 kB,
+    attack-huge sent 20 MB: each kept small, the grader's peak memory under 0.5 GB, and no
+    feedback file over 2 MB."""
+    for student, note in (("attack-flood-small", "The grader kept no more of this output"),
+                          ("attack-error-flood", "The grader kept only the first error of this cell")):
+        autograded = graded.course / "autograded" / student / "01_arena" / "01_rl_and_the_arena.ipynb"
+        assert autograded.stat().st_size < 2e6, student
+        assert note in autograded.read_text(), student
+    for page in (graded.course / "feedback").glob("*/01_arena/*.html"):
+        assert page.stat().st_size < 2e6, f"{page} is {page.stat().st_size / 1e6:.1f} MB"
     peak = graded.grader_peaks["01_arena"]
     if peak is not None:
-        print(f"\nthe grader's processes peaked at {peak / 1e9:.2f} GB while grading 01 with 2 GB of output")
-        assert peak < 1e9, f"the grader held {peak / 1e9:.1f} GB"
+        print(f"\nthe grader's processes peaked at {peak / 1e9:.2f} GB while grading 01 with floods of output")
+        assert peak < 0.5e9, f"the grader held {peak / 1e9:.2f} GB"
 
 
 def test_the_kernel_writes_nothing_to_the_host_disk(graded):
@@ -131,46 +181,79 @@ def outcomes_log(course, student) -> str:
     return (course / ".grading" / "students" / "01_arena" / student / "nbgrader.log").read_text()
 
 
-def test_feedback_never_shows_a_hidden_test(graded):
+def test_no_page_shows_a_hidden_test_or_runs_a_script(graded, graded_tables):
+    """Every feedback page of both classes: no line of a hidden test (as it is, or prefixed, escaped,
+    joined or encoded by the student's code), no script, event handler or javascript:/data: link."""
+    import base64
+
+    from bs4 import BeautifulSoup
+
     hidden = hidden_test_lines()
     assert len(hidden) > 10
-    for student in set(graded.classes["01_arena"]) - {"cheat-memory", "attack-flood-big"}:
-        text = feedback_text(graded.course, student)
+    encoded = base64.b64encode("_RecordingOutput".encode()).decode()[:16]
+    pages = [p for g in (graded, graded_tables) for p in (g.course / "feedback").glob("*/01_arena/*.html")]
+    assert len(pages) >= 60
+    for page in pages:
+        student = page.parts[-3]
+        raw = page.read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", raw))
         shown = {line.strip() for line in text.splitlines()} & hidden
         assert not shown, f"{student}'s feedback shows hidden test lines: {sorted(shown)[:3]}"
-        # Nor in another form: "| "-prefixed, HTML-escaped or joined, as attack-leak-transformed printed them.
-        # (Not "EarlyEndArena({": the visible self-check's own case shows in its tracebacks.)
-        for telltale in ("_RecordingOutput", "_early = EarlyEndArena", "_policies(seed", "_answers["):
-            assert telltale not in text, f"{student}'s feedback shows {telltale!r}"
+        for telltale in ("_RecordingOutput", "_early = EarlyEndArena", "_policies(seed", "_answers[", encoded):
+            assert telltale not in raw, f"{student}'s feedback shows {telltale!r}"
+        soup = BeautifulSoup(raw, "html.parser")
+        assert not soup.find_all("script"), f"{student}'s feedback has a script"
+        handlers = [a for tag in soup.find_all(True) for a in tag.attrs if a.lower().startswith("on")]
+        assert not handlers, f"{student}'s feedback has event handlers {handlers}"
+        links = [tag.get(a) for tag in soup.find_all(True) for a in ("href", "src", "action") if tag.get(a)]
+        assert not [u for u in links if re.match(r"\s*(javascript|vbscript):", u, re.I) or
+                    (u.strip().lower().startswith("data:") and not u.startswith("data:image/"))], (student, links)
 
 
 def test_feedback_says_in_words_what_was_wrong(graded):
     wrong = feedback_text(graded.course, "ivan")  # passes the self-check, not the hidden cases
     assert "Score: 0.0 / 3.0" in wrong and "hidden cases differ from the reference solution" in wrong
     assert "Add up every step's reward per agent" in wrong  # the hint
+    assert "the grader's verdict is below" in wrong
     assert "(answers of" not in wrong  # the report to the grader is not shown
-    fooled = feedback_text(graded.course, "cheat-monkeypatch")  # its visible self-check was replaced by a fake ✔
-    assert "Your instructor grades this notebook by hand" in fooled and "assigns to _Arena.step" in fooled
-    hidden = feedback_text(graded.course, "cheat-hide-errors")  # nbgrader reads the error from the reply
-    assert "Score: 0.0 / 3.0" in hidden
+    named = feedback_text(graded.course, "attack-judge-named")  # its own errors are named as its own
+    assert "WrongAnswer (raised by your code)" in named and "full marks" not in named.split("Hidden tests")[-1]
+    right = feedback_text(graded.course, "alice")
+    assert "your answers to them were right" in right and "/work/" not in right
 
 
 def test_opening_the_feedback_runs_no_script_a_student_displayed(graded, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    page_path = graded.course / "feedback" / "attack-stderr-and-script" / "01_arena" / "01_rl_and_the_arena.html"
-    assert "<script>document.title" not in page_path.read_text()
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
-            page = browser.new_page()
-            page.goto(page_path.as_uri())
-            page.wait_for_timeout(1000)
-            assert page.evaluate("document.body.getAttribute('data-pwned')") is None
-            assert page.title() != "pwned"
-            assert page.locator("text=Score: 0.0 / 3.0").count() >= 1  # the page itself did render
+            for student in ("attack-stderr-and-script", "attack-links"):
+                page_path = graded.course / "feedback" / student / "01_arena" / "01_rl_and_the_arena.html"
+                page = browser.new_page()
+                page.goto(page_path.as_uri())
+                for link in page.locator("a").all():
+                    if link.is_visible() and "click me" in link.inner_text():
+                        link.click()
+                page.wait_for_timeout(500)
+                assert page.evaluate("document.body.getAttribute('data-pwned')") is None, student
+                assert page.title() != "pwned"
+                assert page.locator("text=Score: 0.0 / 3.0").count() >= 1  # the page itself did render
+                page.close()
         finally:
             browser.close()
+
+
+def test_the_anonymized_report_names_no_classmate_in_a_students_words(graded):
+    """attack-classmates' error message names two classmates: in the anonymized report each is
+    "[a student]", never their pseudonym (which the page would otherwise tie to a real name)."""
+    done = subprocess.run([sys.executable, "-m", "arena_grading", "report", "01_arena", "--anonymize"],
+                          cwd=graded.course, env=tool_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (graded.course / "reports" / "01_arena" / "report.html").read_text()
+    assert "classmates: [a student] [a student]" in html.unescape(page), "the message is quoted, scrubbed"
+    for name in CLASSMATES_NAMED.split():
+        assert not re.search(rf"\b{name}\b", page)
 
 
 def test_without_the_sandbox_the_holes_are_there(tmp_path, greeting_server):
@@ -202,7 +285,7 @@ def test_grading_stops_and_says_why_when_the_sandbox_cannot_start(tmp_path):
 
 
 def test_a_notebook_that_sleeps_costs_the_class_its_time_budget_and_no_more(tmp_path):
-    """200 cells of time.sleep(55) would hold a class's grading for three hours. With a
+    """An exercise cell that sleeps for minutes would hold a class's grading. With a
     budget of 20 s for the notebook (c.SandboxedExecute.notebook_timeout; by default a few
     times the reference's time), its kernel is stopped and the class goes on: serially and
     on Ray."""
@@ -238,7 +321,7 @@ def test_grading_as_another_user_leaves_nothing_behind():
     tmp_path = Path(tempfile.mkdtemp(prefix="arena-course-of-a-user-"))  # pytest's own folder is root's alone
     tmp_path.chmod(0o755)
     course = make_course(tmp_path)
-    students = forging_class()
+    students = attacking_class()
     for student, submission in (("attack-disk", students["attack-disk"][0]), ("zoe", Submission("01_arena").solve())):
         submission.write(course / "submitted" / student / "01_arena" / submission.filename)
     delegated = f"arena-grading-test-{uuid.uuid4().hex[:6]}"

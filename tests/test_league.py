@@ -99,3 +99,16 @@ def test_a_league_that_is_not_one_says_so(ray_session):
             league_history(algo)
     finally:
         algo.stop()
+
+
+def test_notebook_8_shows_the_leagues_callback_as_the_library_has_it():
+    """The notebook defines LeagueCallback in a cell of its own, for students to read; the same
+    class lives in arena_lib.league (for the course's scripts and these tests)."""
+    import inspect
+
+    from arena_lib.league import LeagueCallback
+    from tests.notebook_tools import ROOT, read
+
+    (cell,) = [c for c in read(ROOT / "solutions" / "08_league" / "08_league.ipynb").cells
+               if "class LeagueCallback(RLlibCallback)" in c.source]
+    assert inspect.getsource(LeagueCallback).strip() in cell.source

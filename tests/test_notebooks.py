@@ -95,3 +95,41 @@ def test_nbgrader_validate_fails_on_untouched_student_notebooks(path, tmp_path):
     result = nbgrader("validate", str(copy_to(tmp_path, path)), cwd=tmp_path)
     graded = len(grade_cells(read(path)))
     assert f"VALIDATION FAILED ON {graded} CELL(S)" in result.stdout, result.stdout
+
+
+def test_notebooks_never_read_how_they_are_run():
+    """No branch on how a notebook runs (grading runs only exercise and test cells; tests inject
+    their settings after the cell tagged "parameters"): every notebook has one such cell."""
+    from tests.notebook_tools import parameters_cell
+
+    for path in SOLUTIONS + STUDENT:
+        text = path.read_text()
+        assert "NBGRADER_EXECUTION" not in text and "GRADING" not in text, path
+        parameters_cell(read(path))  # exactly one
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_what_grading_runs_stands_on_its_own(path):
+    """While grading only the exercise cells and the test cells run (arena_grading.cells): each
+    exercise cell uses only what it imports or defines (exercises.check_graded_alone's rule, which
+    the self-checks apply), and each test cell, visible and hidden parts, only what it imports or
+    defines and what the exercise cells define."""
+    from arena_grading.cells import is_exercise_cell, is_test_cell, split_test
+    from arena_lib.exercises import NOTEBOOK_BUILTINS, bound_names, free_names
+
+    nb = read(path)
+    exercise_names = set()
+    for cell in nb.cells:
+        if is_exercise_cell(cell):
+            exercise_names |= bound_names(cell.source)
+    assert set(exercises.for_assignment(path.parent.name).GRADED_NAMES) <= exercise_names
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if is_exercise_cell(cell):
+            missing = free_names(cell.source) - bound_names(cell.source) - NOTEBOOK_BUILTINS
+            assert not missing, f"{grade_id} uses {sorted(missing)} from other cells"
+        elif is_test_cell(cell):
+            visible, hidden = split_test(cell.source)
+            for part, code in (("visible part", visible), ("hidden tests", hidden)):
+                missing = free_names(code) - exercise_names - NOTEBOOK_BUILTINS
+                assert not missing, f"{grade_id}'s {part} uses {sorted(missing)}, which no exercise cell defines"

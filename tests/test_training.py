@@ -59,13 +59,6 @@ def test_zero_env_runners_means_sampling_in_the_driver():
     assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
 
 
-def test_grading_samples_in_the_driver_unless_told_otherwise(monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert default_sampling() == (0, 10)
-    assert arena_ppo_config().num_env_runners == 0
-    assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
-
-
 def test_train_needs_exactly_one_stopping_rule():
     with pytest.raises(ValueError, match="exactly one"):
         train(None)
