@@ -1,19 +1,19 @@
 """Run every solutions notebook top to bottom with the full training budget (as a
 student would): its wall seconds and peak memory, printed and written to
-docs/performance.md (a section for each of the plain, --grading and --binder runs).
+docs/performance.md (a section for each of the plain, --short and --binder runs).
 
-    python -m bench.notebook_series [--grading] [--binder] [07 ...]
+    python -m bench.notebook_series [--short] [--binder] [07 ...]
 
 Names given (07, tune, ...) run only the notebooks whose file name contains one.
 
---grading sets NBGRADER_EXECUTION=autograde, the small budgets used while grading.
+--short   runs them with the tests' short settings (tests/notebook_tools.py's SHORT_RUN).
 --binder  runs each notebook as on Binder: in a box of 2 GiB and 1 CPU (a cgroup,
           where this machine allows it) with JupyterLab running beside the kernel;
           the peak is the box's (JupyterLab, kernel, all of Ray, page cache), and the
           working set its peak less inactive page cache, which the kernel frees before
           the limit kills anything (Kubernetes, so Binder, watches it). Without it, the
           peak is the PSS of the whole process tree (nbconvert, kernel, Ray) on all
-          of this machine's cores. The tests run the same box with the grading
+          of this machine's cores. The tests run the same box with the short
           budget (tests/test_binder.py); this is the full-budget figure.
 """
 
@@ -30,13 +30,22 @@ from arena_lib.process_memory import run_measured
 from bench import ROOT, report
 
 
-def notebook_env(grading: bool = False) -> dict:
-    """This environment with the venv's bin first, and the full budget unless ``grading``."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    env.pop("NBGRADER_EXECUTION", None)
-    if grading:
-        env["NBGRADER_EXECUTION"] = "autograde"
-    return env
+def notebook_env() -> dict:
+    """This environment with the venv's bin first."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def as_run(notebook: Path, short: bool, work: str) -> Path:
+    """The notebook to run: itself, or (``short``) a copy in ``work`` with the short settings."""
+    if not short:
+        return notebook
+    import nbformat
+
+    from tests.notebook_tools import short_run
+
+    copy = Path(work) / f"short-{notebook.name}"
+    nbformat.write(short_run(notebook), copy)
+    return copy
 
 
 def run_plain(notebook: Path, env: dict, work: str):
@@ -58,7 +67,7 @@ def run_in_binder_box(box, notebook: Path, env: dict, work: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--grading", action="store_true", help="use the grading budgets")
+    parser.add_argument("--short", action="store_true", help="with the tests' short settings")
     parser.add_argument("--binder", action="store_true", help="in Binder's limits, with JupyterLab")
     parser.add_argument("only", nargs="*", help="only the notebooks whose file name contains one of these")
     args = parser.parse_args()
@@ -66,10 +75,10 @@ def main() -> None:
     if not notebooks:
         parser.error(f"no notebook's name contains any of {args.only}; the notebooks: "
                      + ", ".join(p.name for p in sorted(ROOT.glob("solutions/*/*.ipynb"))))
-    env = notebook_env(args.grading)
-    budget = "the grading budgets" if args.grading else "the full training budget"
+    env = notebook_env()
+    budget = "the tests' short settings" if args.short else "the full training budget"
     # One section per kind of run: a --binder run does not replace the plain run's figures.
-    name = "notebook-series" + ("-grading" if args.grading else "") + ("-binder" if args.binder else "")
+    name = "notebook-series" + ("-short" if args.short else "") + ("-binder" if args.binder else "")
     section = report.Section(name, f"Each notebook's run with {budget}" + (", in the Binder box" if args.binder else ""))
     box = None
     if args.binder:
@@ -87,9 +96,9 @@ def main() -> None:
     for notebook in notebooks:
         with tempfile.TemporaryDirectory() as work:
             if box:
-                result, peak, working_set, seconds = run_in_binder_box(box, notebook, env, work)
+                result, peak, working_set, seconds = run_in_binder_box(box, as_run(notebook, args.short, work), env, work)
             else:
-                result, peak, seconds = run_plain(notebook, env, work)
+                result, peak, seconds = run_plain(as_run(notebook, args.short, work), env, work)
         total += seconds
         verdict = "ok" if result.returncode == 0 else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
         extra = f" {working_set / 2**30:>8.2f}GiB" if box else ""
