@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arena_lib.env import DEFAULT_CONFIG
+from arena_lib.rules import DEFAULT_CONFIG
 from arena_lib.players import ACTIVATIONS, NetworkPlayer
 
 FORMAT = "arena-agent/1"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena_lib.env import (
+from arena_lib.rules import (
     AGENT1_COLLISION,
     AGENT1_NEW_CELL,
     AGENT1_OLD_CELL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arena_lib.env import MOVES_ARRAY
+from arena_lib.rules import MOVES_ARRAY
 
 UP, RIGHT, DOWN, LEFT = range(4)
 ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
