@@ -76,3 +76,40 @@ class NetworkPlayer:
 
     def act(self, observations, noise, arena):
         return np.argmax(self.logits(observations) + noise, axis=1)
+
+    def signature(self) -> tuple:
+        """What networks must share to act together in a :class:`NetworkStack`."""
+        return self.activation, self.cells, tuple(weight.shape for weight, _ in self.layers)
+
+
+class NetworkStack:
+    """Networks of one signature acting together, each for the same number of episodes: one
+    batched matrix product per layer for all of them, instead of one per network (a class's
+    agents then cost one step of numpy, not hundreds). Each network computes exactly what it
+    computes alone (the same products, slice by slice)."""
+
+    def __init__(self, players: list):
+        first = players[0]
+        if any(player.signature() != first.signature() for player in players):
+            raise ValueError("a NetworkStack's networks must have the same activation and layer shapes")
+        self.activation, self.cells = first.activation, first.cells
+        self.first = np.stack([player.first for player in players])  # (networks, inputs, units)
+        self.first_bias = np.stack([player.layers[0][1] for player in players])[:, None, :]
+        # (networks, outputs, inputs), multiplied transposed as NetworkPlayer does.
+        self.rest = [(np.stack([player.layers[k][0] for player in players]).transpose(0, 2, 1),
+                      np.stack([player.layers[k][1] for player in players])[:, None, :])
+                     for k in range(1, len(first.layers))]
+        self.networks = np.arange(len(players))[:, None]
+
+    def logits(self, observations: np.ndarray) -> np.ndarray:
+        """``(networks, episodes, 2)`` observations to ``(networks, episodes, 4)`` logits."""
+        observations = np.asarray(observations, dtype=np.int64)
+        squash = ACTIVATIONS[self.activation]
+        x = (self.first[self.networks, observations[..., 0]] + self.first[self.networks, self.cells + observations[..., 1]]
+             + self.first_bias)
+        for weight, bias in self.rest:
+            x = np.matmul(squash(x), weight) + bias
+        return x
+
+    def act(self, observations, noise, arena):
+        return np.argmax(self.logits(observations) + noise, axis=-1)
