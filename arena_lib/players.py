@@ -64,14 +64,18 @@ class NetworkPlayer:
         # The input is two one-hot blocks, so the first layer is the sum of two of its columns:
         # gathered, not multiplied (rows of the transposed weight).
         self.first = np.ascontiguousarray(self.layers[0][0].T)
+        # The other layers' weights transposed once, (inputs, outputs), as NetworkStack keeps them.
+        self.rest = [(np.ascontiguousarray(w.T), b) for w, b in self.layers[1:]]
         self.activation, self.cells = activation, cells
 
     def logits(self, observations: np.ndarray) -> np.ndarray:
         observations = np.asarray(observations, dtype=np.int64)
         squash = ACTIVATIONS[self.activation]
-        x = self.first[observations[:, 0]] + self.first[self.cells + observations[:, 1]] + self.layers[0][1]
-        for weight, bias in self.layers[1:]:
-            x = squash(x) @ weight.T + bias
+        x = np.take(self.first, observations[:, 0], axis=0)
+        x += np.take(self.first, self.cells + observations[:, 1], axis=0)
+        x += self.layers[0][1]
+        for weight, bias in self.rest:
+            x = squash(x) @ weight + bias
         return x
 
     def act(self, observations, noise, arena):
@@ -93,20 +97,23 @@ class NetworkStack:
         if any(player.signature() != first.signature() for player in players):
             raise ValueError("a NetworkStack's networks must have the same activation and layer shapes")
         self.activation, self.cells = first.activation, first.cells
-        self.first = np.stack([player.first for player in players])  # (networks, inputs, units)
+        inputs = first.first.shape[0]
+        # Every network's first layer in one table, a network's rows after another's: gathered with
+        # np.take by flat row numbers.
+        self.first = np.concatenate([player.first for player in players])  # (networks * inputs, units)
+        self.offsets = (np.arange(len(players)) * inputs)[:, None]
         self.first_bias = np.stack([player.layers[0][1] for player in players])[:, None, :]
-        # (networks, outputs, inputs), multiplied transposed as NetworkPlayer does.
-        self.rest = [(np.stack([player.layers[k][0] for player in players]).transpose(0, 2, 1),
-                      np.stack([player.layers[k][1] for player in players])[:, None, :])
-                     for k in range(1, len(first.layers))]
-        self.networks = np.arange(len(players))[:, None]
+        self.rest = [(np.stack([player.rest[k][0] for player in players]),  # (networks, inputs, outputs)
+                      np.stack([player.rest[k][1] for player in players])[:, None, :])
+                     for k in range(len(first.rest))]
 
     def logits(self, observations: np.ndarray) -> np.ndarray:
         """``(networks, episodes, 2)`` observations to ``(networks, episodes, 4)`` logits."""
         observations = np.asarray(observations, dtype=np.int64)
         squash = ACTIVATIONS[self.activation]
-        x = (self.first[self.networks, observations[..., 0]] + self.first[self.networks, self.cells + observations[..., 1]]
-             + self.first_bias)
+        x = np.take(self.first, self.offsets + observations[..., 0], axis=0)
+        x += np.take(self.first, self.offsets + self.cells + observations[..., 1], axis=0)
+        x += self.first_bias
         for weight, bias in self.rest:
             x = np.matmul(squash(x), weight) + bias
         return x
