@@ -15,7 +15,13 @@ command line over it (``__main__``):
 - ``feedback``: feedback without the hidden tests, outputs sanitized;
 - ``kernelspec``: installs the grading kernel;
 - ``release``: the student-only copy of the course;
-- ``tournament``: the class's agents play each other; a leaderboard, grades untouched;
+- ``tournament``: the class's agents play each other; a leaderboard, grades untouched. Its
+  parts, in the order it uses them: ``entrants`` (each agent file read as untrusted input),
+  ``copies`` (copy marks: identical or near-identical agents), ``schedule`` (round robin or
+  Swiss rounds), ``games`` (pairings played here, on local workers or on Ray), ``ratings``
+  (openskill), ``leaderboard`` (the page and its CSV files);
+- ``pages``: HTML from the Jinja2 templates in ``templates/``, autoescaped;
+- ``spreadsheet``: every CSV written safe to open in a spreadsheet (no formulas);
 - ``report``: what the class got wrong, read from the gradebook and the judge's records;
 - ``names``: pseudonyms for pages posted to the class.
 
