@@ -126,11 +126,20 @@ class LocalWorkers(Venue):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _play_on_node(entrants: list, chunk: list, episodes: int) -> tuple[list, str]:
-    """(the chunk's pairings, the Ray node that played them): one Ray task."""
+_ON_NODE: dict = {}  # in a Ray worker: the entrants, by their object's id, fetched once per process
+
+
+def _play_on_node(shared: list, chunk: list, episodes: int) -> tuple[list, str]:
+    """(the chunk's pairings, the Ray node that played them): one Ray task. ``shared`` holds the
+    entrants' object ref (in a list, so that Ray passes the ref, not the entrants): a worker
+    that plays many chunks, a Swiss round after another, fetches them once."""
     import ray
 
-    return play_pairings(entrants, chunk, episodes), ray.get_runtime_context().get_node_id()
+    key = shared[0].hex()
+    if key not in _ON_NODE:
+        _ON_NODE.clear()
+        _ON_NODE[key] = ray.get(shared[0])
+    return play_pairings(_ON_NODE[key], chunk, episodes), ray.get_runtime_context().get_node_id()
 
 
 class RayCluster(Venue):
@@ -148,7 +157,7 @@ class RayCluster(Venue):
         self.shared = ray.put(entrants)
 
     def play(self, chunks: list):
-        pending = [self.task.remote(self.shared, chunk, self.episodes) for chunk in chunks]
+        pending = [self.task.remote([self.shared], chunk, self.episodes) for chunk in chunks]
         for ref in pending:  # in order; the others play meanwhile
             pairings, node = self.ray.get(ref)
             self._count(node, len(pairings))
