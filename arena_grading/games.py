@@ -69,14 +69,19 @@ def worth_workers(pairings: int, workers: int) -> bool:
 
 
 class Venue:
-    """Where chunks are played: ``play(chunks)`` yields each chunk's pairings in order;
-    ``nodes`` counts the pairings each machine (Ray node) played."""
+    """Where chunks are played: ``play(chunks)`` returns an iterator of each chunk's pairings in
+    order; workers start on all the chunks at once, so the caller can do other work before it
+    reads the first (this process plays a chunk when it is read). ``nodes`` counts the pairings
+    each machine (Ray node) played."""
 
     def __init__(self, entrants: list, episodes: int):
         self.entrants, self.episodes = entrants, episodes
         self.nodes: dict[str, int] = {}
 
     def play(self, chunks: list):
+        return self._in_this_process(chunks)
+
+    def _in_this_process(self, chunks: list):
         for chunk in chunks:
             self._count(THIS_MACHINE, len(chunk))
             yield play_pairings(self.entrants, chunk, self.episodes)
@@ -118,7 +123,10 @@ class LocalWorkers(Venue):
                                         initializer=_share, initargs=(entrants, episodes))
 
     def play(self, chunks: list):
-        for chunk, pairings in zip(chunks, self.pool.map(_play_shared, chunks)):
+        return self._counted(chunks, self.pool.map(_play_shared, chunks))  # submitted now
+
+    def _counted(self, chunks: list, results):
+        for chunk, pairings in zip(chunks, results):
             self._count(THIS_MACHINE, len(chunk))
             yield pairings
 
@@ -157,7 +165,9 @@ class RayCluster(Venue):
         self.shared = ray.put(entrants)
 
     def play(self, chunks: list):
-        pending = [self.task.remote([self.shared], chunk, self.episodes) for chunk in chunks]
+        return self._in_order([self.task.remote([self.shared], chunk, self.episodes) for chunk in chunks])
+
+    def _in_order(self, pending: list):
         for ref in pending:  # in order; the others play meanwhile
             pairings, node = self.ray.get(ref)
             self._count(node, len(pairings))

@@ -30,6 +30,16 @@ from arena_lib.matches import wins_losses_draws
 REPLAY_CELL_PX = 24
 
 
+def prepare() -> None:
+    """Load what the page needs (matplotlib, the template), while the workers play."""
+    import matplotlib.figure  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    from arena_grading.pages import environment
+
+    environment().get_template("leaderboard.html.j2")
+
+
 def board_rows(table: list, shown: dict, marks: dict | None) -> list[dict]:
     """One row per standing, best first; the copy marks (names as shown) unless ``marks`` is None."""
     rows = []

@@ -37,29 +37,34 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
-def play_round_robin(venue, ratings: Ratings, count: int, progress: bool) -> list:
+def play_round_robin(venue, ratings: Ratings, count: int, progress: bool, meanwhile=lambda: None) -> list:
+    """Every pairing played and rated in order; ``meanwhile`` runs once the workers have started."""
     from tqdm import tqdm
 
     played = []
-    chunks = schedule.round_robin(count)
+    stream = venue.play(schedule.round_robin(count))
+    meanwhile()
     with tqdm(total=count * (count - 1) // 2, desc="round robin", unit="pairing", disable=not progress,
               mininterval=2) as bar:
-        for pairings in venue.play(chunks):
+        for pairings in stream:
             ratings.update(pairings)  # in the order of the chunks, whoever finished first
             played += pairings
             bar.update(len(pairings))
     return played
 
 
-def play_swiss(venue, ratings: Ratings, entrants: list, progress: bool) -> tuple[list, int]:
-    """(the pairings played, the number of Swiss rounds)."""
+def play_swiss(venue, ratings: Ratings, entrants: list, progress: bool, meanwhile=lambda: None) -> tuple[list, int]:
+    """(the pairings played, the number of Swiss rounds); ``meanwhile`` runs once the workers have
+    started on the baselines' round."""
     from tqdm import tqdm
 
     students = [i for i, e in enumerate(entrants) if not e.baseline]
     rounds = schedule.swiss_rounds(len(students))
     played, met, sat_out = [], set(), set()
+    stream = venue.play(schedule.baseline_round(students, [i for i, e in enumerate(entrants) if e.baseline]))
+    meanwhile()
     with tqdm(total=rounds + 1, desc="Swiss rounds", unit="round", disable=not progress, mininterval=2) as bar:
-        for pairings in venue.play(schedule.baseline_round(students, [i for i, e in enumerate(entrants) if e.baseline])):
+        for pairings in stream:
             ratings.update(pairings)
             played += pairings
         bar.update(1)
@@ -93,51 +98,50 @@ def run(course: Path, assignment: str, **options) -> int:
 def tournament(course: Path, assignment: str, *, workers: int = 1, address: str | None = None, episodes: int = 8,
                anonymize: bool = False, with_baselines: bool = True, file_name: str | None = None,
                schedule_name: str = "auto", progress: bool = True) -> int:
-    """The whole tournament; prints where the results are and who was left out. Exit status:
-    0, or 1 if someone was left out, 2 if fewer than two agents can play."""
+    """The whole tournament; prints where the results are, where the time went and who was left
+    out. Exit status: 0, or 1 if someone was left out, 2 if fewer than two agents can play."""
     from arena_grading import leaderboard
 
-    file_name = file_name or f"{assignment}_agent.safetensors"
-    started = time.perf_counter()
+    clock = Clock()
     fixed = baselines() if with_baselines else []
-    students, left_out, prints = collect(course, assignment, file_name, reserved={e.name for e in fixed})
+    students, left_out, prints = collect(course, assignment, file_name or f"{assignment}_agent.safetensors",
+                                         reserved={e.name for e in fixed})
     entrants = sorted(students + fixed, key=lambda e: e.name)
+    clock.lap("reading the files")
     if len(entrants) < 2:
         print(f"Fewer than two agents can play ({len(entrants)}); nothing to rate.", file=sys.stderr)
         report_left_out(left_out)
         return TOO_FEW
-    marks = copies.copy_marks(prints, course_fingerprints())
     chosen = schedule.chosen(schedule_name, len(students))
-    pairings = (len(entrants) * (len(entrants) - 1) // 2 if chosen == "round-robin"
-                else len(students) * len(fixed) + len(students) // 2 * schedule.swiss_rounds(len(students)))
-    note = ""
-    if address is None and workers > 1 and not games.worth_workers(pairings, workers):
-        note = (f"{pairings} pairings are played in this process: below {games.MIN_PAIRINGS_PER_WORKER} pairings "
-                f"per worker, starting {workers} workers would cost more time than they save")
-        print(note)
-        workers = 1
-    ratings = Ratings(entrants)
+    workers = workers_that_pay(chosen, len(students), len(fixed), workers, address)
+    ratings, marks = Ratings(entrants), {}
+
+    def meanwhile():  # while the workers play (before, in one process)
+        marks.update(copies.copy_marks(prints, course_fingerprints()))
+        leaderboard.prepare()
+        clock.lap("copy marks and the page's libraries")
+
     with games.venue(entrants, episodes, workers=workers, address=address) as venue:
         if chosen == "round-robin":
-            played = play_round_robin(venue, ratings, len(entrants), progress)
+            played = play_round_robin(venue, ratings, len(entrants), progress, meanwhile)
             words = "a full round robin (everyone against everyone)"
         else:
-            played, rounds = play_swiss(venue, ratings, entrants, progress)
+            played, rounds = play_swiss(venue, ratings, entrants, progress, meanwhile)
             words = (f"Swiss rounds: each student against each baseline, then {rounds} rounds in which students of "
                      "close rating meet")
         nodes = dict(venue.nodes)
+    clock.lap("games and ratings")
     table = ratings.standings()
     shown, left_out_shown = names_shown(course, entrants, left_out, anonymize)
-    if address:
-        where = f"on {len(nodes)} Ray node(s)"
-    else:
-        where = f"on {workers} worker processes" if workers > 1 else "in one process"
+    where = (f"on {len(nodes)} Ray node(s)" if address else
+             f"on {workers} worker processes" if workers > 1 else "in one process")
     html_path = leaderboard.write(course / OUTPUT_FOLDER / assignment, assignment, entrants, played, table,
                                   left_out_shown, shown, marks, anonymized=anonymize, games=episodes,
-                                  schedule_words=words, where=where, seconds=time.perf_counter() - started)
+                                  schedule_words=words, where=where, seconds=clock.total())
+    clock.lap("the page and its files")
     print(f"{len(entrants)} agents, {len(played)} pairings of {episodes} games each ({chosen}), {where}, in "
-          f"{time.perf_counter() - started:.0f} s; the leaderboard: {html_path} (leaderboard.csv, baselines.csv "
-          "and copies.csv beside it)")
+          f"{clock.total():.0f} s; the leaderboard: {html_path} (leaderboard.csv, baselines.csv and copies.csv "
+          f"beside it)\ntime: {clock}")
     if address:
         print(f"played on {len(nodes)} Ray node(s): " + ", ".join(f"{node[:8]} {count} pairings"
                                                               for node, count in sorted(nodes.items())))
@@ -150,6 +154,37 @@ def tournament(course: Path, assignment: str, *, workers: int = 1, address: str 
         for name, found in sorted(marks.items())[:10]:
             print(f"  {printable(name)}: {printable(copies.describe(found))}")
     return report_left_out(left_out)
+
+
+class Clock:
+    """Where the time went, phase by phase."""
+
+    def __init__(self):
+        self.started = self.last = time.perf_counter()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((phase, now - self.last))
+        self.last = now
+
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+    def __str__(self) -> str:
+        return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self.laps)
+
+
+def workers_that_pay(chosen: str, students: int, baseline_count: int, workers: int, address: str | None) -> int:
+    """``workers``, or 1 where the games are too few for workers to pay off (said on the output)."""
+    count = students + baseline_count
+    pairings = (count * (count - 1) // 2 if chosen == "round-robin"
+                else students * baseline_count + students // 2 * schedule.swiss_rounds(students))
+    if address is None and workers > 1 and not games.worth_workers(pairings, workers):
+        print(f"{pairings} pairings are played in this process: below {games.MIN_PAIRINGS_PER_WORKER} pairings per "
+              f"worker, starting {workers} workers would cost more time than they save")
+        return 1
+    return workers
 
 
 def names_shown(course: Path, entrants: list, left_out: dict, anonymize: bool) -> tuple[dict, list]:
