@@ -72,7 +72,8 @@ def run(course: Path, *args: str) -> dict:
     out = course / "tournament" / ASSIGNMENT
     with open(out / "leaderboard.csv", newline="") as f:
         board = [row["name"] for row in csv.DictReader(f)]
-    said = [line for line in result.stdout.splitlines() if "in this process" in line or " agents, " in line]
+    said = [line for line in result.stdout.splitlines()
+            if "in this process" in line or " agents, " in line or line.startswith("time: ")]
     return {"seconds": seconds, "peak": peak, "board": board, "csv": (out / "leaderboard.csv").read_text(),
             "baselines": (out / "baselines.csv").read_text(), "said": said}
 
@@ -83,6 +84,11 @@ def spearman(first: list, second: list) -> float:
     n = len(first)
     squares = sum((rank - place[name]) ** 2 for rank, name in enumerate(first))
     return 1 - 6 * squares / (n * (n * n - 1))
+
+
+def time_of(said: list) -> str:
+    """The command's own account of where its time went."""
+    return next((line.removeprefix("time: ") for line in said if line.startswith("time: ")), "?")
 
 
 def pairings_of(said: list) -> str:
@@ -104,7 +110,7 @@ def main() -> None:
 
     header = ["agents (+ 4 baselines)", "pairings", *[f"{w} worker(s): seconds, peak PSS" for w in args.workers],
               f"speed-up, {args.workers[-1]} vs {args.workers[0]}", "same leaderboard", "where it played"]
-    rows, agreement = [], None
+    rows, agreement, phases = [], None, []
     print(" | ".join(header))
     for size in sorted(set(args.sizes) | {args.agreement}):
         with tempfile.TemporaryDirectory(prefix="tournament-") as folder:
@@ -121,6 +127,7 @@ def main() -> None:
                              f"{seconds[args.workers[0]] / seconds[args.workers[-1]]:.2f}x", "yes" if same else "NO",
                              where])
                 print(" | ".join(map(str, rows[-1])), flush=True)
+                phases += [[size, w, time_of(runs[w]["said"])] for w in args.workers]
                 full = runs[args.workers[-1]]
             if size == args.agreement:
                 if size not in args.sizes:
@@ -139,7 +146,8 @@ def main() -> None:
             result = run(course, "--workers", str(args.mooc_workers), *games)
         entrants = size + BASELINES
         mooc.append([size, pairings_of(result["said"]), f"{entrants * (entrants - 1) // 2:,}", args.mooc_workers,
-                     f"{result['seconds']:.0f} s ({result['seconds'] / 60:.1f} min)", f"{result['peak'] / 2**30:.2f} GiB"])
+                     f"{result['seconds']:.0f} s ({result['seconds'] / 60:.1f} min)", f"{result['peak'] / 2**30:.2f} GiB",
+                     time_of(result["said"])])
         print("MOOC:", mooc[-1], flush=True)
 
     body = (f"{args.games} games per pairing, each in both roles. The agents: the course's two trained agents "
@@ -148,7 +156,9 @@ def main() -> None:
             "worse than random moves. Time: the whole command in a child process, from reading the files to the written "
             "leaderboard (with its replays and copy marks); peak PSS of its process tree, workers included.\n\n"
             "**Full round robin**, one worker and more side by side (the command plays in one process where "
-            "workers would not pay off, and says so):\n\n" + report.table(header, rows))
+            "workers would not pay off, and says so):\n\n" + report.table(header, rows)
+            + "\n\nWhere the time went, as the command says it (with workers, the copy marks are made while they "
+            "play):\n\n" + report.table(["agents", "workers", "phases"], phases))
     if agreement:
         body += ("\n\n**Swiss rounds against the full round robin** (the same class; rank correlation over "
                  "everyone on the board, baselines included):\n\n" + report.table(
@@ -158,7 +168,7 @@ def main() -> None:
     if mooc:
         body += ("\n\n**A MOOC**, the default schedule (Swiss above the threshold):\n\n" + report.table(
             ["agents (+ 4 baselines)", "pairings played", "a full round robin would be", "workers", "seconds",
-             "peak PSS"], mooc))
+             "peak PSS", "phases"], mooc))
     section.write(body)
 
 
