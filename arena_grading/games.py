@@ -22,8 +22,9 @@ import numpy as np
 from arena_grading.schedule import seeds_for
 
 THIS_MACHINE = "this machine"
-# Below this many pairings per worker, starting workers costs more than it saves (bench.tournament:
-# 20 agents, 276 pairings, take about a second in one process).
+# Below this many pairings per worker the games take seconds in one process, and the workers'
+# start and the rating of their results, which competes with them for the cores, would eat what
+# they save (bench.tournament plays 20 to 200 agents on 1 and 2 workers side by side).
 MIN_PAIRINGS_PER_WORKER = 1500
 
 

@@ -29,7 +29,7 @@ from arena_grading.entrants import baselines, collect, course_fingerprints
 from arena_grading.ratings import Ratings
 
 OUTPUT_FOLDER = Path("tournament")
-ALL_READ, LEFT_OUT, TOO_FEW, INTERNAL_ERROR = 0, 1, 2, 3
+ALL_READ, LEFT_OUT, TOO_FEW, UNEXPECTED_ERROR = 0, 1, 2, 3
 
 
 def printable(text: str) -> str:
@@ -92,7 +92,7 @@ def run(course: Path, assignment: str, **options) -> int:
               "Unless it is about the disk or permissions (the folder tournament/ must be writable), it is a bug in "
               "arena_grading: please report it with the traceback below.\n\n" + traceback.format_exc(),
               file=sys.stderr)
-        return INTERNAL_ERROR
+        return UNEXPECTED_ERROR
 
 
 def tournament(course: Path, assignment: str, *, workers: int = 1, address: str | None = None, episodes: int = 8,

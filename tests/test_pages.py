@@ -8,13 +8,14 @@ import pytest
 from arena_grading import pages
 
 
-def test_student_text_is_escaped_and_trusted_html_is_not(tmp_path, monkeypatch):
-    environment = jinja2.Environment(loader=jinja2.DictLoader({"t.j2": "<p title='{{ name }}'>{{ name }}</p>{{ html }}"}),
-                                     autoescape=True, undefined=jinja2.StrictUndefined)
+def test_student_text_is_escaped_in_elements_attributes_and_script_data(monkeypatch):
+    template = "<p title='{{ name }}'>{{ name }}</p><script type='application/json'>{{ {'n': name} | tojson }}</script>"
+    environment = pages.environment().overlay(loader=jinja2.DictLoader({"t.j2": template}))
     monkeypatch.setattr(pages, "environment", lambda: environment)
-    page = pages.render("t.j2", name="<script>alert('x')</script>&", html=pages.trusted("<b>ok</b>"))
-    assert "<script>" not in page and "&lt;script&gt;" in page and "&#39;" in page and "&amp;" in page
-    assert "<b>ok</b>" in page
+    page = pages.render("t.j2", name="<script>alert('x')</script>&")
+    assert "<script>alert" not in page and "</script>&" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;" in page
+    assert "\\u003cscript\\u003e" in page  # in the JSON for a script
 
 
 def test_the_shared_environment_escapes_and_is_strict():
