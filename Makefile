@@ -100,6 +100,7 @@ bench: setup
 	$(BIN)/python -m bench.time_to_reward --configs course tensorflow-old-stack
 	$(BIN)/python -m bench.grading
 	$(BIN)/python -m bench.tournament
+	$(BIN)/python -m bench.copy_similarity
 	$(BIN)/python -m bench.fast_and_light
 
 clean:

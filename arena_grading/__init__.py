@@ -2,9 +2,9 @@
 
 Students never import this package; it may import ``arena_lib``, never the reverse.
 ``nbgrader_config.py`` plugs its parts into nbgrader; ``python -m arena_grading`` is the
-command line over it (``__main__``). Its modules depend one way, each only on those above it in this list (as nbgrader's
-preprocessors feed its converters); ``tests/test_grading_parts.py`` checks that no import goes
-back up:
+command line over it (``__main__``). Its modules depend one way, each only on those above it
+in this list (as nbgrader's preprocessors feed its converters);
+``tests/test_grading_parts.py`` checks that no import goes back up:
 
 - ``cells``: what a notebook's cells are to grading, and what a graded run executes;
 - ``outcomes``: where the grader records what became of each submission, and the summary;
@@ -23,7 +23,12 @@ back up:
 - ``parallel``: grading on Ray, one task per submission, merged into the one gradebook;
 - ``grading``: one assignment for the class, nbgrader's commands in order;
 - ``release``: the student-only copy of the course;
+- ``similarity``: code that looks copied, for the class report;
 - ``report``: what the class got wrong, read from the gradebook and the judge's records;
+- ``lms``: the grades as an LMS imports them;
+- ``entrants``, ``copies``, ``schedule``, ``games``, ``ratings``, ``leaderboard``: the parts of the
+  tournament, in the order it uses them (each agent file read as untrusted input, copy marks,
+  round robin or Swiss rounds, the pairings played, openskill's ratings, the page and its CSVs);
 - ``tournament``: the class's agents play each other; a leaderboard, grades untouched;
 - ``__main__``: the command line.
 

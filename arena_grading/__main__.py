@@ -23,6 +23,8 @@ def not_negative(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from arena_grading.schedule import AUTO_SWISS_ABOVE
+
     main = argparse.ArgumentParser(
         prog="python -m arena_grading",
         description="Grading the course with nbgrader, student code in a sandbox. Run it in the course folder "
@@ -89,23 +91,32 @@ def parser() -> argparse.ArgumentParser:
                         help="pseudonyms instead of student ids, and \"[a student]\" for any id inside the messages quoted")
 
     tournament = commands.add_parser(
-        "tournament", help="play every student's agent against every other and write a leaderboard",
+        "tournament", help="play the students' agents against each other and write a leaderboard",
         description="Read each student's agent file (submitted/<student>/ASSIGNMENT/ASSIGNMENT_agent.safetensors), "
-                    "play every pairing in both roles over fixed seeds, with the course's baseline agents, rate "
-                    "everyone with openskill and write tournament/ASSIGNMENT/leaderboard.html and leaderboard.csv (and "
-                    "baselines.csv: each student's games against the baselines, with real ids, for grading). "
-                    "Files that cannot play are listed with the reason and left out. The same files give the same "
-                    "ratings however many workers play them. Grades do not change. Exits 1 if a file was left out, "
-                    "2 if fewer than two agents can play.")
+                    "play pairings in both roles over fixed seeds, with the course's baseline agents, rate "
+                    "everyone with openskill and write tournament/ASSIGNMENT/leaderboard.html and leaderboard.csv, "
+                    "baselines.csv (each student's games against the baselines, real ids, for grading) and "
+                    "copies.csv (students whose files or weights are the same as, or nearly, another's or a course "
+                    "agent's: for a person to judge; real ids). Files that cannot play are listed with the reason "
+                    "and left out. The same files give the same board however many workers play them. Grades do "
+                    "not change. Exit status: 0 every file was read, 1 a file was left out, 2 fewer than two "
+                    "agents can play, 3 an internal error.")
     tournament.add_argument("assignment", help="the assignment whose agents play, e.g. 08_league")
     where = tournament.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive, default=1, metavar="N",
-                       help="play on N cores of this machine, as Ray tasks (default: 1, in this process)")
+                       help="play on N processes of this machine (default: 1; a class too small for workers "
+                            "to pay off is played in one process, and the output says so)")
     where.add_argument("--ray-address", metavar="ADDR", help="play on the running Ray cluster at ADDR")
+    tournament.add_argument("--schedule", choices=["auto", "round-robin", "swiss"], default="auto",
+                            help="round-robin: everyone against everyone (n squared pairings); swiss: each "
+                                 "student against each baseline, then rounds in which students of close rating "
+                                 "meet (n log n pairings); auto (default): round-robin up to "
+                                 f"{AUTO_SWISS_ABOVE} students, swiss above")
     tournament.add_argument("--games", type=positive, default=8, metavar="N",
                             help="games (seeds) per pairing, each played in both roles (default %(default)s)")
     tournament.add_argument("--anonymize", action="store_true",
-                            help="show pseudonyms instead of student ids (for a leaderboard posted to the class)")
+                            help="show pseudonyms instead of student ids, and no copy marks (for a leaderboard "
+                                 "posted to the class)")
     tournament.add_argument("--no-baselines", action="store_true",
                             help="leave out the course's baseline agents (random, scripted, the course's own)")
 
@@ -162,7 +173,7 @@ def main(argv: list[str]) -> int:
         from arena_grading.tournament import run
 
         return run(Path.cwd(), args.assignment, workers=args.workers, address=args.ray_address, episodes=args.games,
-                   anonymize=args.anonymize, with_baselines=not args.no_baselines)
+                   anonymize=args.anonymize, with_baselines=not args.no_baselines, schedule_name=args.schedule)
     if args.command == "export":
         from arena_grading.lms import export
 

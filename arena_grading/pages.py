@@ -1,20 +1,17 @@
 """HTML pages from Jinja2 templates (``arena_grading/templates/``), for every page the tools write.
 
 Autoescape is on, so anything a template shows with ``{{ ... }}`` (a student id, a reason
-quoted from a file, a name) is text, never markup; a value that is already HTML made by the
-course's own code (a replay, a figure) is passed as :func:`trusted` and shown as it is.
-StrictUndefined makes a name the template uses but the code did not pass an error, not an
-empty string.
+quoted from a file, a name) is text, never markup, in an element or in an attribute; data for
+a script goes through Jinja's ``tojson`` filter. StrictUndefined makes a name the template uses
+but the code did not pass an error, not an empty string.
 
-    from arena_grading.pages import render, trusted
-    html = render("leaderboard.html.j2", title=..., rows=..., replay=trusted(replay_html))
+    from arena_grading.pages import render
+    html = render("leaderboard.html.j2", assignment=..., rows=..., ...)
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-
-from markupsafe import Markup
 
 
 @lru_cache(maxsize=1)
@@ -28,8 +25,3 @@ def environment():
 def render(template: str, **context) -> str:
     """The page ``template`` (a file in arena_grading/templates/) with ``context``."""
     return environment().get_template(template).render(**context)
-
-
-def trusted(html: str) -> Markup:
-    """HTML made by the course's own code, to be shown as it is (never text from a student)."""
-    return Markup(html)

@@ -13,20 +13,22 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-AGENTS = ("agent1", "agent2")
-ACTION_NAMES = ("up", "right", "down", "left")
-# (row, col) change for each action.
-MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
-MOVES_ARRAY = np.array(MOVES, dtype=np.int64)  # the same, for many episodes at once
-DEFAULT_CONFIG = {"width": 10, "height": 10, "ts": 100}
-RENDER_MODES = (None, "ansi", "rgb_array")
+# The rules themselves (moves, rewards, config) live in arena_lib/rules.py, without RLlib.
+from arena_lib.rules import (  # noqa: F401 - the env's names, as before
+    AGENTS,
+    ACTION_NAMES,
+    MOVES,
+    MOVES_ARRAY,
+    DEFAULT_CONFIG,
+    AGENT1_COLLISION,
+    AGENT1_NEW_CELL,
+    AGENT1_OLD_CELL,
+    AGENT2_COLLISION,
+    AGENT2_NO_COLLISION,
+    validate_config,
+)
 
-# Rewards per step.
-AGENT1_COLLISION = -1.0
-AGENT1_NEW_CELL = 1.0
-AGENT1_OLD_CELL = -0.5
-AGENT2_COLLISION = 1.0
-AGENT2_NO_COLLISION = -0.1
+RENDER_MODES = (None, "ansi", "rgb_array")
 
 
 class EpisodeNotStarted(RuntimeError):
@@ -35,41 +37,6 @@ class EpisodeNotStarted(RuntimeError):
 
 class EpisodeOver(RuntimeError):
     """``step()`` after the episode ended, before the next ``reset()``."""
-
-
-def validate_config(config) -> dict:
-    """Return the full arena config, or raise ``ValueError`` saying what is wrong."""
-    config = dict(config or {})
-    if "config" in config:
-        raise ValueError(
-            "MultiAgentArena got a nested 'config' key. Pass the settings directly, "
-            "e.g. env_config={'width': 5}, not env_config={'config': {'width': 5}} "
-            "(the original tutorial's nesting was silently ignored)."
-        )
-    unknown = sorted(set(config) - set(DEFAULT_CONFIG))
-    if unknown:
-        raise ValueError(
-            f"MultiAgentArena got unknown config key(s) {unknown}; "
-            f"allowed keys are {sorted(DEFAULT_CONFIG)}."
-        )
-    full = {**DEFAULT_CONFIG, **config}
-    for key, value in full.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ValueError(
-                f"MultiAgentArena config '{key}' must be an integer >= 1, "
-                f"got {value!r} ({type(value).__name__})."
-            )
-        if value < 1:
-            raise ValueError(
-                f"MultiAgentArena config '{key}' must be an integer >= 1, got {value}."
-            )
-        full[key] = int(value)
-    if full["width"] * full["height"] < 2:
-        raise ValueError(
-            f"A {full['height']}x{full['width']} grid cannot hold two agents; "
-            "width * height must be at least 2."
-        )
-    return full
 
 
 class MultiAgentArena(MultiAgentEnv):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena_lib.env import (
+from arena_lib.rules import (
     AGENT1_COLLISION,
     AGENT1_NEW_CELL,
     AGENT1_OLD_CELL,
@@ -82,8 +82,46 @@ class BatchedArena:
 
 
 def gumbel_noise(seeds, steps: int) -> np.ndarray:
-    """``(len(seeds), steps, 2, 4)``: each episode's noise for both agents' sampling, from its seed."""
-    return np.stack([np.random.default_rng(seed).gumbel(size=(steps, 2, 4)) for seed in seeds])
+    """``(len(seeds), steps, 2, 4)``: each episode's noise for both agents' sampling, from its seed
+    (drawn once for a seed that several episodes share)."""
+    unique, where = np.unique(np.asarray(seeds, dtype=np.int64), return_inverse=True)
+    drawn = np.stack([np.random.default_rng(int(seed)).gumbel(size=(steps, 2, 4)) for seed in unique])
+    return drawn[where.reshape(-1)]
+
+
+@dataclass
+class ArenaState:
+    """The arena after one step of a recorded episode: what ``arena_lib.rendering.draw_arena`` draws."""
+
+    height: int
+    width: int
+    agent1_pos: tuple
+    agent2_pos: tuple
+    agent1_visited_fields: set
+    collision: bool
+    step: int
+    explorer_return: float
+    chaser_return: float
+
+
+def replay_states(actions: np.ndarray, config: dict | None = None) -> list[ArenaState]:
+    """The states of an episode played again from its recorded ``(steps, 2)`` actions, the start
+    first, by the arena's rules in numpy (no RLlib)."""
+    arena = BatchedArena(1, config)
+    visited = {(0, 0)}
+
+    def state(collision):
+        visited.add(tuple(int(v) for v in arena.pos1[0]))
+        return ArenaState(arena.height, arena.width, tuple(int(v) for v in arena.pos1[0]),
+                          tuple(int(v) for v in arena.pos2[0]), set(visited), bool(collision), arena.t,
+                          float(arena.returns1[0]), float(arena.returns2[0]))
+
+    states = [state(False)]
+    for a1, a2 in actions:
+        before = int(arena.collisions[0])
+        arena.step([a1], [a2])
+        states.append(state(arena.collisions[0] > before))
+    return states
 
 
 @dataclass
@@ -128,10 +166,31 @@ def play(explorer, chaser, seeds, config: dict | None = None, record: bool = Fal
     return play_many([(explorer, chaser, seeds)], config, record)[0]
 
 
+def stacked(groups: list) -> list:
+    """``groups`` of (player, its rows) with the policy networks of one signature and as many rows
+    each put together in one :class:`~arena_lib.players.NetworkStack` (rows then ``(networks,
+    episodes)``); other players as they are."""
+    from arena_lib.players import NetworkPlayer, NetworkStack
+
+    alike, others = {}, []
+    for player, rows in groups:
+        if isinstance(player, NetworkPlayer):
+            alike.setdefault((player.signature(), len(rows)), []).append((player, rows))
+        else:
+            others.append((player, rows))
+    for members in alike.values():
+        if len(members) == 1:
+            others += members
+        else:
+            others.append((NetworkStack([player for player, _ in members]), np.stack([rows for _, rows in members])))
+    return others
+
+
 def play_many(matches: list, config: dict | None = None, record: bool = False) -> list[MatchResult]:
     """Several matches, ``(explorer, chaser, seeds)`` each, as one batch of episodes: each
     player acts once per step for all its episodes in all the matches (pass the same player
-    object to share its forward pass). Each episode plays out as it would alone."""
+    object to share its forward pass; policy networks of the same shapes act together, see
+    :func:`stacked`). Each episode plays out as it would alone."""
     seeds = [seed for _, _, match_seeds in matches for seed in match_seeds]
     arena = BatchedArena(len(seeds), config)
     noise = gumbel_noise(seeds, arena.ts)
@@ -142,13 +201,13 @@ def play_many(matches: list, config: dict | None = None, record: bool = False) -
         for (start, end), match in zip(zip(bounds, bounds[1:]), matches):
             player_of[id(match[side])] = match[side]
             rows_of.setdefault(id(match[side]), []).append(np.arange(start, end))
-        groups.append([(player_of[key], np.concatenate(rows)) for key, rows in rows_of.items()])
+        groups.append(stacked([(player_of[key], np.concatenate(rows)) for key, rows in rows_of.items()]))
     taken = np.zeros((len(seeds), arena.ts, 2), dtype=np.int8) if record else None
     actions = np.zeros((2, len(seeds)), dtype=np.int64)
     while not arena.done:
         observations = arena.observations()
         for side in (0, 1):
-            for player, rows in groups[side]:
+            for player, rows in groups[side]:  # rows: (episodes,), or (networks, episodes) for a stack
                 actions[side, rows] = player.act(observations[side][rows], noise[rows, arena.t, side], arena)
         if record:
             taken[:, arena.t] = actions.T

@@ -67,3 +67,32 @@ def test_matches_played_together_give_what_each_gives_alone():
         alone = play(explorer, chaser, seeds)
         np.testing.assert_array_equal(result.explorer_returns, alone.explorer_returns)
         np.testing.assert_array_equal(result.chaser_returns, alone.chaser_returns)
+
+
+def test_networks_of_one_shape_act_together_and_as_each_alone():
+    from arena_lib.matches import stacked
+    from arena_lib.players import NetworkStack
+
+    agents = [random_agent(seed, hiddens=(16, 8)) for seed in range(5)] + [random_agent(9, hiddens=(12,))]
+    players = [agent.player("chaser") for agent in agents]
+    groups = stacked([(player, np.arange(4 * i, 4 * i + 4)) for i, player in enumerate(players)])
+    stacks = [(player, rows) for player, rows in groups if isinstance(player, NetworkStack)]
+    assert len(stacks) == 1 and stacks[0][1].shape == (5, 4)  # the five of one shape; the other alone
+    observations = np.random.default_rng(0).integers(0, 100, (5, 4, 2))
+    together = stacks[0][0].logits(observations)
+    for i, player in enumerate(players[:5]):
+        np.testing.assert_array_equal(together[i], player.logits(observations[i]))
+
+
+def test_replay_states_are_the_envs_frames_without_rllib():
+    from arena_lib.matches import replay_states
+    from arena_lib.rendering import draw_arena
+
+    match = play(random_agent(3).player("explorer"), ScriptedChaser(), [4], record=True)
+    states = replay_states(match.actions[0])
+    trajectory = match.replay(0)
+    assert len(states) == len(trajectory.frames) == 101
+    for state, frame in zip(states, trajectory.frames):
+        np.testing.assert_array_equal(draw_arena(state), frame)
+    assert states[-1].explorer_return == match.explorer_returns[0]
+    assert sum(s.collision for s in states) == match.collisions[0]
