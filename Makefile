@@ -56,8 +56,10 @@ chromium:
 			echo "tests/test_browser.py needs Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; \
 		fi; }
 
-# JupyterHub's proxy, from npm into the venv (deploy/jupyterhub/ and tests/test_hub.py use it).
+# JupyterHub's proxy, from npm into the venv (deploy/jupyterhub/ and tests/test_hub.py use it), and
+# axe-core, the accessibility checker the tests inject into pages in Chromium.
 CHP_VERSION := 5.3.0
+AXE_VERSION := 4.14.1
 hub-tools: setup
 	@command -v npm >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -67,6 +69,8 @@ hub-tools: setup
 		fi; }
 	test -x $(VENV)/node/node_modules/.bin/configurable-http-proxy || \
 		npm install --silent --no-fund --no-audit --prefix $(VENV)/node configurable-http-proxy@$(CHP_VERSION)
+	test -f $(VENV)/node/node_modules/axe-core/axe.min.js || \
+		npm install --silent --no-fund --no-audit --prefix $(VENV)/node axe-core@$(AXE_VERSION)
 
 # Grading runs each student's kernel in bubblewrap (arena_grading/sandbox.py).
 sandbox:

@@ -11,14 +11,15 @@
   sanitizer, and a Markdown cell whose rendering would hold a script, an event handler or a
   ``javascript:`` link is replaced by its cleaned rendering.
 - :class:`SafeFeedbackExporter` (``generate_feedback``'s exporter): the rendered page cleaned
-  again as a whole (``arena_grading.safe_html``), its long lines wrapped, and the grading
-  machine's paths left out.
+  again as a whole (``arena_grading.safe_html``), its long lines wrapped, its colours readable
+  (WCAG 2.1 AA), and the grading machine's paths left out.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
@@ -38,9 +39,8 @@ PLACEHOLDERS = {
     "error": "# Hidden tests: they ran on cases of the instructor's (the self-check above failed: no points).",
 }
 UNKNOWN = "# Hidden tests: not shown."
-# Wrapped lines and no horizontal scrolling: the sentence that explains a grade is often the last.
-WRAP_CSS = ("<style>div.output_area pre, div.output_subarea pre, .output_error pre, pre {white-space: pre-wrap; "
-            "overflow-wrap: anywhere; word-break: break-word}</style>")
+# Wrapped lines, readable colours, underlined links (the file says why).
+PAGE_CSS = (Path(__file__).parent / "templates" / "feedback.css").read_text()
 
 
 def recorded_verdicts(config, resources) -> dict:
@@ -106,7 +106,8 @@ class SafeFeedbackExporter(HTMLExporter):
     def from_notebook_node(self, nb, resources=None, **kw):
         output, resources = super().from_notebook_node(nb, resources, **kw)
         output = clean_page(output)
-        output = output.replace("</head>", WRAP_CSS + "</head>", 1)
+        output = output.replace("<html>", '<html lang="en">', 1)
+        output = output.replace("</head>", f"<style>{PAGE_CSS}</style></head>", 1)
         return without_machine_paths(output), resources
 
 

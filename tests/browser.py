@@ -43,3 +43,22 @@ def static_page(path: Path, screenshot: str):
             assert not errors, errors
         finally:
             browser.close()
+
+
+AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"  # make hub-tools installs it
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page, within: str | None = None) -> list[dict]:
+    """The WCAG 2.1 AA rules axe-core finds broken on ``page`` (each: rule id, impact, how many
+    elements, the first element's selector and text), only inside the elements ``within`` matches
+    if given."""
+    assert AXE.exists(), f"axe-core is missing: make hub-tools installs it ({AXE})"
+    page.add_script_tag(path=str(AXE))
+    context = f"{{include: [{within!r}]}}" if within else "document"
+    found = page.evaluate(f"""async () => {{
+        const result = await axe.run({context}, {{runOnly: {{type: 'tag', values: {WCAG_21_AA!r}}}}});
+        return result.violations.map(v => ({{id: v.id, impact: v.impact, count: v.nodes.length,
+            first: v.nodes[0].target.join(' '), html: v.nodes[0].html.slice(0, 160)}}));
+    }}""")
+    return found
