@@ -34,7 +34,9 @@ from arena_lib.ray_setup import quiet_rllib_logs
 quiet_rllib_logs()
 
 # Names a notebook cell may use without defining them: Python's builtins and IPython's own.
-NOTEBOOK_BUILTINS = set(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit"}
+# (The functions below build sets with set displays, not set(): a cell that replaced a builtin
+# must not change what this check concludes about another cell.)
+NOTEBOOK_BUILTINS = frozenset(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit"}
 
 
 class SelfCheckFailed(AssertionError):
@@ -227,7 +229,7 @@ def bound_names(source: str) -> set[str]:
     try:
         table = symtable.symtable(source, "<cell>", "exec")
     except SyntaxError:
-        return set()
+        return frozenset()
     return {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
 
 
@@ -236,20 +238,20 @@ def free_names(source: str) -> set[str]:
     try:
         table = symtable.symtable(source, "<cell>", "exec")
     except SyntaxError:
-        return set()
-    used = set()
+        return frozenset()
+    used = []
 
     def walk(scope, top):
         for symbol in scope.get_symbols():
             if top and symbol.is_referenced() and not (symbol.is_assigned() or symbol.is_imported()):
-                used.add(symbol.get_name())
+                used.append(symbol.get_name())
             elif not top and symbol.is_global() and symbol.is_referenced():
-                used.add(symbol.get_name())
+                used.append(symbol.get_name())
         for child in scope.get_children():
             walk(child, False)
 
     walk(table, True)
-    return used - bound_names(source)
+    return {*used} - bound_names(source)
 
 
 def check_graded_alone(obj, graded_names=()) -> None:
@@ -259,7 +261,7 @@ def check_graded_alone(obj, graded_names=()) -> None:
     if source is None:
         return
     namespace = getattr(getattr(obj, "__func__", obj), "__globals__", None) or vars(sys.modules.get("__main__"))
-    available = set(NOTEBOOK_BUILTINS) | bound_names(source)
+    available = NOTEBOOK_BUILTINS | bound_names(source)
     for name in graded_names:
         other = cell_source(namespace.get(name)) if name in namespace else None
         if other is not None:
