@@ -59,6 +59,7 @@ for assignment in assignments:
 def other_checkout(checkout: Path, folder: Path, assignments, students: int) -> tuple[Path, str]:
     """(a course folder made by ``checkout``'s own code, the Python of its environment)."""
     python = str(checkout / ".venv" / "bin" / "python")
+    folder.mkdir(parents=True)
     subprocess.run([python, "-c", OTHER_COURSE, str(folder), str(students), *assignments], cwd=checkout, check=True,
                    env={**tool_env(), "PATH": f"{Path(python).parent}:{tool_env()['PATH']}"})
     return folder / "course", python

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pytest
 
 from arena_lib.cgroups import Cgroup, CgroupUnavailable
 from tests.notebook_tools import make_course, tool_env
@@ -30,6 +31,10 @@ from tests.submissions import (
     honest_class,
     mistakes_class,
 )
+
+# The first test that uses a graded class also waits for it to be graded (session fixtures: about
+# 7 and 4 minutes on a quiet machine, twice that on a busy one), on top of its own time.
+WAITS_FOR_THE_CLASS = pytest.mark.timeout(2700)
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
 

@@ -10,9 +10,10 @@ import sys
 import pytest
 
 from tests.browser import axe_violations, launch
+from tests.grading_run import WAITS_FOR_THE_CLASS
 from tests.notebook_tools import tool_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WAITS_FOR_THE_CLASS]
 
 
 def violations_of(path) -> list[dict]:

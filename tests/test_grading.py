@@ -11,11 +11,11 @@ import pytest
 
 from arena_lib.agents import load_agent
 from tests.agent_files import random_agent, save
-from tests.grading_run import grade, not_graded, processes_in, read_grades
+from tests.grading_run import WAITS_FOR_THE_CLASS, grade, not_graded, processes_in, read_grades
 from tests.notebook_tools import make_course, nbgrader
 from tests.submissions import Submission
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WAITS_FOR_THE_CLASS]
 # The class (grading_run.py, graded once per session): 01_arena from an LMS zip, with the
 # honest and broken students of submissions.arena_class and the cheaters that
 # test_grading_trust.py looks at; 04_evaluation from submitted/.

@@ -21,7 +21,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from tests.browser import launch
-from tests.grading_run import SECRET, grade, not_graded, read_grades
+from tests.grading_run import SECRET, WAITS_FOR_THE_CLASS, grade, not_graded, read_grades
 from tests.notebook_tools import hidden_test_lines, make_course, read, tool_env
 from tests.submissions import (
     ATTACKS,
@@ -36,7 +36,7 @@ from tests.submissions import (
     sleeper,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WAITS_FOR_THE_CLASS]
 
 
 def probes(course, student) -> dict:

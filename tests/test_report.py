@@ -14,11 +14,11 @@ import sys
 import pytest
 
 from tests.browser import static_page
-from tests.grading_run import not_graded
+from tests.grading_run import WAITS_FOR_THE_CLASS, not_graded
 from tests.known_mistakes import MISTAKES
 from tests.notebook_tools import tool_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, WAITS_FOR_THE_CLASS]
 
 ASSIGNMENT = "01_arena"
 TEST_CELL = "ex1_run_episode_tests"
