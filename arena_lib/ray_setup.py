@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -18,10 +19,40 @@ from arena_lib import cgroups
 OBJECT_STORE_BYTES = 100 * 1024**2
 
 
-# Ray starts one idle worker process per CPU when a driver connects, for tasks to come:
-# about 50 MB each, of Binder's 2 GB, where the course samples in the kernel and runs no
-# task. Actors (EnvRunners, Tune's trials) start their own worker when there is none idle.
-NO_IDLE_WORKERS = {"prestart_worker_first_driver": False}
+RAY_SYSTEM_CONFIG = {
+    # Ray starts one idle worker process per CPU when a driver connects, for tasks to come:
+    # about 50 MB each, of Binder's 2 GB, where the course samples in the kernel and runs no
+    # task. Actors (EnvRunners, Tune's trials) start their own worker when there is none idle.
+    "prestart_worker_first_driver": False,
+    # The raylet connects to the object store it has just started in a thread of its own;
+    # when the store is not listening yet (most starts on one CPU), the raylet sleeps this
+    # long before it tries again: 1000 ms by default, a second of nothing in the first cell.
+    # Retry every 100 ms, ten times as often, so it still gives up after 10 s. (Internal
+    # settings: an unknown one would stop Ray from starting, so the tests catch a rename.)
+    "raylet_client_connect_timeout_milliseconds": 100,
+    "raylet_client_num_connect_attempts": 100,
+}
+
+# Processes ray.init() starts for every Ray of its own that a notebook's Ray does without.
+# Each one is a Python process that imports Ray (about half a second of CPU and 50 MB) while
+# the raylet starts, so on Binder's one CPU they add seconds to the first cell; ray.init()
+# has no switch for them. start_ray() skips these methods of Ray's Node while ray.init()
+# runs; tests/test_ray_setup.py checks that they stay away, and fails once a plain
+# ray.init() no longer starts them, so that this can go.
+UNUSED_RAY_PROCESSES = {
+    # The autoscaler's monitor: a Ray on one machine never adds or removes nodes.
+    "start_monitor",
+    # The dashboard's head process. With include_dashboard=False it serves usage
+    # statistics only, which ray.init() turns off; yet ray.init() waits for it to be up
+    # before it starts the raylet.
+    "start_api_server",
+}
+# The log monitor forwards what Ray's worker processes print to the notebook. With one
+# CPU the course samples in the notebook's own process (arena_lib.training.default_sampling),
+# so there is nothing to forward; with more, EnvRunner processes run the students' RLModules
+# and callbacks, and their prints and warnings should show. (Ray keeps every worker's output
+# in its session folder too: /tmp/ray/session_latest/logs/worker-*.)
+LOG_MONITOR = "start_log_monitor"
 
 # What a second notebook's Ray (raylet, GCS, env runners, learner) adds, measured
 # with bench/notebook_series.py; below this much free memory it would not fit.
@@ -152,6 +183,26 @@ def skip_forwarded_lines(pattern: re.Pattern) -> None:
         deduplicator.skip_re = pattern
 
 
+def _do_nothing(*args, **kwargs) -> None:
+    return None
+
+
+@contextlib.contextmanager
+def ray_processes_left_out(methods):
+    """While in it, Ray's Node does not start the processes that its ``methods`` (names such
+    as "start_monitor") start. A name Ray no longer has is ignored: then that process starts."""
+    from ray._private.node import Node
+
+    saved = {name: vars(Node)[name] for name in methods if name in vars(Node)}
+    try:
+        for name in saved:
+            setattr(Node, name, _do_nothing)
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(Node, name, method)
+
+
 def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STORE_BYTES) -> dict:
     """Start Ray for this notebook (or connect to a cluster) and return its resources.
 
@@ -161,7 +212,9 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
     already runs here and a second one would not fit in memory (as on Binder's
     2 GB), it raises :class:`NoRoomForRay`, which says what to do. Where a CPU quota
     allows fewer CPUs than the cores PyTorch sees (Binder), it keeps PyTorch to that
-    many threads (see :func:`fit_torch_threads_to_cpus`).
+    many threads (see :func:`fit_torch_threads_to_cpus`). A Ray of its own starts
+    without the processes a notebook does not use (see ``UNUSED_RAY_PROCESSES``), so
+    that the first cell is quick on Binder's one CPU.
     """
     import ray
 
@@ -172,16 +225,21 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
             ray.init(address=os.environ["RAY_ADDRESS"], logging_level=logging.ERROR)
         else:
             check_room_for_ray()
-            ray.init(
-                # A Ray of this notebook's own, even where `ray start` runs one on this machine
-                # (ray.init() would join that one, and then refuse num_cpus).
-                address="local",
-                num_cpus=num_cpus or available_cpus(),
-                object_store_memory=object_store_bytes,
-                _plasma_directory=object_store_directory(object_store_bytes),
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                _system_config=NO_IDLE_WORKERS,
-            )
+            num_cpus = num_cpus or available_cpus()
+            forward_worker_output = num_cpus >= 2  # see LOG_MONITOR
+            left_out = UNUSED_RAY_PROCESSES | (set() if forward_worker_output else {LOG_MONITOR})
+            with ray_processes_left_out(left_out):
+                ray.init(
+                    # A Ray of this notebook's own, even where `ray start` runs one on this machine
+                    # (ray.init() would join that one, and then refuse num_cpus).
+                    address="local",
+                    num_cpus=num_cpus,
+                    object_store_memory=object_store_bytes,
+                    _plasma_directory=object_store_directory(object_store_bytes),
+                    include_dashboard=False,
+                    log_to_driver=forward_worker_output,
+                    logging_level=logging.ERROR,
+                    _system_config=RAY_SYSTEM_CONFIG,
+                )
     fit_torch_threads_to_cpus()
     return ray.cluster_resources()
