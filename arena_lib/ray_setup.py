@@ -73,24 +73,23 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
-def fit_torch_threads_to_cpus() -> None:
-    """Keep PyTorch in this process to the CPUs it may use, where a CPU quota allows fewer
-    than the cores it sees.
+def keep_torch_to_one_thread() -> None:
+    """Keep PyTorch in this process (the notebook's, which always learns, and samples too
+    on one CPU) to one thread.
 
-    PyTorch starts a thread per core it sees, and a container's CPU quota (Binder's one
-    CPU) hides no core from it: the threads then wait for each other's time slices, and
-    training takes about twice as long. Ray's own workers are not touched: Ray gives each
-    one thread per CPU it was assigned.
+    The course's networks are small (two layers of 64): an operation on a minibatch takes
+    microseconds, less than handing it to other threads, which then also compete for the
+    cores with the EnvRunner processes (Ray gives each of those one thread) and with
+    JupyterLab. PyTorch starts a thread per core it sees, and a container's CPU quota
+    (Binder's one CPU) hides no core from it. With more threads, an iteration took several
+    times as long (``python -m bench.time_to_reward --configs course course:torch_threads=2``).
     """
-    cpus = available_cpus()
-    if cpus >= _visible_cores():
-        return  # no quota below the cores: PyTorch's own choice stands
     if "torch" in sys.modules:
         import torch
 
-        torch.set_num_threads(min(torch.get_num_threads(), cpus))
+        torch.set_num_threads(1)
     else:  # read when PyTorch loads; Ray has started its processes already, so they keep theirs
-        os.environ.setdefault("OMP_NUM_THREADS", str(cpus))
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def available_memory_bytes() -> int:
@@ -210,9 +209,8 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
     environment variable ``RAY_ADDRESS`` is set, it connects to that running
     cluster instead of starting one on this machine. If another notebook's Ray
     already runs here and a second one would not fit in memory (as on Binder's
-    2 GB), it raises :class:`NoRoomForRay`, which says what to do. Where a CPU quota
-    allows fewer CPUs than the cores PyTorch sees (Binder), it keeps PyTorch to that
-    many threads (see :func:`fit_torch_threads_to_cpus`). A Ray of its own starts
+    2 GB), it raises :class:`NoRoomForRay`, which says what to do. It keeps PyTorch
+    in this process to one thread (see :func:`keep_torch_to_one_thread`). A Ray of its own starts
     without the processes a notebook does not use (see ``UNUSED_RAY_PROCESSES``), so
     that the first cell is quick on Binder's one CPU.
     """
@@ -241,5 +239,5 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
                     logging_level=logging.ERROR,
                     _system_config=RAY_SYSTEM_CONFIG,
                 )
-    fit_torch_threads_to_cpus()
+    keep_torch_to_one_thread()
     return ray.cluster_resources()

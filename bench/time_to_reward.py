@@ -128,12 +128,12 @@ def child(name: str, seed: int, cap: float) -> None:
         use_tensorflow()
     from arena_lib import start_ray
 
+    start_ray()
     threads = course_variant(name)[1] if name.startswith("course") else None
-    if threads:
+    if threads:  # after start_ray(), which keeps PyTorch to one thread
         import torch
 
         torch.set_num_threads(threads)
-    start_ray()
     algo = build_config(name, seed).build_algo()
     started, iterations, ret = time.perf_counter(), 0, float("nan")
     while time.perf_counter() - started < cap:

@@ -1,6 +1,6 @@
-"""start_ray() starts a Ray without the processes a notebook does not use, and that Ray
-still runs tasks and actors; a plain ray.init() still starts them (the canary for
-arena_lib/ray_setup.py's UNUSED_RAY_PROCESSES and LOG_MONITOR)."""
+"""start_ray() starts a Ray without the processes a notebook does not use, that Ray still
+runs tasks and actors, and PyTorch keeps to one thread; a plain ray.init() still starts
+them (the canary for arena_lib/ray_setup.py's UNUSED_RAY_PROCESSES and LOG_MONITOR)."""
 
 import json
 import os
@@ -48,7 +48,9 @@ class Counter:
 counter = Counter.remote()
 ray.get(counter.add.remote())
 works = ray.get(square.remote(7)) == 49 and ray.get(counter.add.remote()) == 2
-print(json.dumps({"processes": processes, "works": works,
+import torch  # after start_ray(), as in the notebooks that import RLlib later
+
+print(json.dumps({"processes": processes, "works": works, "torch_threads": torch.get_num_threads(),
                   "connect_retry_ms": ray._config.raylet_client_connect_timeout_milliseconds()}))
 ray.shutdown()
 """
@@ -75,6 +77,7 @@ def test_start_ray_leaves_out_the_processes_a_notebook_does_not_use(cpus):
     expected = {"dashboard agent", "runtime env agent"} | ({"log monitor"} if cpus >= 2 else set())
     assert found["started"] == expected, found["processes"]
     assert found["connect_retry_ms"] == 100, "RAY_SYSTEM_CONFIG did not reach Ray"
+    assert found["torch_threads"] == 1, "the course's small networks learn fastest on one PyTorch thread"
 
 
 @pytest.mark.slow
