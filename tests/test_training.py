@@ -40,6 +40,34 @@ def test_module_input_matches_rllibs_flatten_observations():
     np.testing.assert_array_equal(ours, gym.spaces.flatten(space, obs))
 
 
+def test_one_hot_observations_are_rllibs_flatten_observations():
+    """The course's faster connector writes the same vectors into the episodes as RLlib's."""
+    import copy
+
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+    from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+    from arena_lib.training import OneHotObservations
+
+    env = MultiAgentArena({"width": 5, "height": 3})
+    spaces = gym.spaces.Dict(env.observation_spaces), gym.spaces.Dict(env.action_spaces)
+    ours, rllib = OneHotObservations(*spaces), FlattenObservations(*spaces, multi_agent=True)
+    assert ours.observation_space == rllib.observation_space
+    obs, infos = env.reset(seed=3)
+    policy = RandomPolicy(3)
+    for _ in range(30):  # the agents' cells change as they move
+        encoded = []
+        for connector in (ours, rllib):
+            episode = MultiAgentEpisode(observations=[obs], infos=[infos], observation_space=spaces[0],
+                                        action_space=spaces[1])
+            connector(rl_module=None, batch={}, episodes=[episode])
+            encoded.append({agent: episode.agent_episodes[agent].get_observations(-1) for agent in obs})
+        for agent in obs:
+            np.testing.assert_array_equal(encoded[0][agent], encoded[1][agent])
+            assert encoded[0][agent].dtype == encoded[1][agent].dtype
+        obs, *_, infos = env.step({agent: policy.compute_action(o) for agent, o in obs.items()})
+
+
 def test_start_ray_is_idempotent(ray_session):
     from arena_lib import start_ray
 
