@@ -37,8 +37,8 @@ RAY_SYSTEM_CONFIG = {
 # Each one is a Python process that imports Ray (about half a second of CPU and 50 MB) while
 # the raylet starts, so on Binder's one CPU they add seconds to the first cell; ray.init()
 # has no switch for them. start_ray() skips these methods of Ray's Node while ray.init()
-# runs; tests/test_ray_setup.py checks that they stay away, and fails once a plain
-# ray.init() no longer starts them, so that this can go.
+# runs (leaner_ray_init); tests/test_ray_setup.py checks that they stay away, and fails once
+# a plain ray.init() no longer starts them, so that this can go.
 UNUSED_RAY_PROCESSES = {
     # The autoscaler's monitor: a Ray on one machine never adds or removes nodes.
     "start_monitor",
@@ -53,6 +53,13 @@ UNUSED_RAY_PROCESSES = {
 # and callbacks, and their prints and warnings should show. (Ray keeps every worker's output
 # in its session folder too: /tmp/ray/session_latest/logs/worker-*.)
 LOG_MONITOR = "start_log_monitor"
+# Before it starts the raylet, ray.init() finds out whether the dashboard's dependencies are
+# installed (if not, the raylet's dashboard agent starts "minimal") by importing aiohttp's
+# web server into the notebook's process: a third of a second on one CPU, for a dashboard
+# the course does not run. start_ray() answers "no" itself: the course installs ray[rllib],
+# which lacks them, and with them installed a minimal agent is what a Ray without a
+# dashboard needs all the same.
+NO_DASHBOARD = ImportError("start_ray() runs Ray without a dashboard")
 
 # What a second notebook's Ray (raylet, GCS, env runners, learner) adds, measured
 # with bench/notebook_series.py; below this much free memory it would not fit.
@@ -186,20 +193,28 @@ def _do_nothing(*args, **kwargs) -> None:
     return None
 
 
+def _no_dashboard() -> ImportError:
+    return NO_DASHBOARD
+
+
 @contextlib.contextmanager
-def ray_processes_left_out(methods):
-    """While in it, Ray's Node does not start the processes that its ``methods`` (names such
-    as "start_monitor") start. A name Ray no longer has is ignored: then that process starts."""
+def leaner_ray_init(left_out):
+    """While in it, ray.init() does not start the processes that these methods of Ray's Node
+    (names such as "start_monitor") start, and takes the dashboard's dependencies as missing
+    (see NO_DASHBOARD). A name Ray no longer has is ignored: then that process starts."""
+    from ray._private import utils
     from ray._private.node import Node
 
-    saved = {name: vars(Node)[name] for name in methods if name in vars(Node)}
+    saved = [(Node, name, vars(Node)[name], _do_nothing) for name in left_out if name in vars(Node)]
+    if hasattr(utils, "get_dashboard_dependency_error"):
+        saved.append((utils, "get_dashboard_dependency_error", utils.get_dashboard_dependency_error, _no_dashboard))
     try:
-        for name in saved:
-            setattr(Node, name, _do_nothing)
+        for owner, name, _, replacement in saved:
+            setattr(owner, name, replacement)
         yield
     finally:
-        for name, method in saved.items():
-            setattr(Node, name, method)
+        for owner, name, original, _ in saved:
+            setattr(owner, name, original)
 
 
 def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STORE_BYTES) -> dict:
@@ -226,7 +241,7 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
             num_cpus = num_cpus or available_cpus()
             forward_worker_output = num_cpus >= 2  # see LOG_MONITOR
             left_out = UNUSED_RAY_PROCESSES | (set() if forward_worker_output else {LOG_MONITOR})
-            with ray_processes_left_out(left_out):
+            with leaner_ray_init(left_out):
                 ray.init(
                     # A Ray of this notebook's own, even where `ray start` runs one on this machine
                     # (ray.init() would join that one, and then refuse num_cpus).

@@ -28,6 +28,7 @@ if sys.argv[2] == "start_ray":
 else:
     ray.init(address="local", num_cpus=cpus, include_dashboard=False)
 processes = [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)]
+dashboard_web_server_imported = "aiohttp" in sys.modules
 
 
 @ray.remote
@@ -51,6 +52,7 @@ works = ray.get(square.remote(7)) == 49 and ray.get(counter.add.remote()) == 2
 import torch  # after start_ray(), as in the notebooks that import RLlib later
 
 print(json.dumps({"processes": processes, "works": works, "torch_threads": torch.get_num_threads(),
+                  "dashboard_web_server_imported": dashboard_web_server_imported,
                   "connect_retry_ms": ray._config.raylet_client_connect_timeout_milliseconds()}))
 ray.shutdown()
 """
@@ -77,26 +79,32 @@ def test_start_ray_leaves_out_the_processes_a_notebook_does_not_use(cpus):
     expected = {"dashboard agent", "runtime env agent"} | ({"log monitor"} if cpus >= 2 else set())
     assert found["started"] == expected, found["processes"]
     assert found["connect_retry_ms"] == 100, "RAY_SYSTEM_CONFIG did not reach Ray"
+    assert not found["dashboard_web_server_imported"], "the notebook's process imported aiohttp (NO_DASHBOARD)"
     assert found["torch_threads"] == 1, "the course's small networks learn fastest on one PyTorch thread"
 
 
 @pytest.mark.slow
 def test_a_plain_ray_init_still_starts_them():
     """The canary: if this fails, Ray no longer starts these processes by itself (or has a
-    switch for them), and start_ray()'s ray_processes_left_out can go."""
+    switch for them), and start_ray()'s leaner_ray_init can go."""
     found = started("ray.init", 1)
     assert found["works"]
     assert {"autoscaler monitor", "dashboard head", "log monitor"} <= found["started"], found["processes"]
+    assert found["dashboard_web_server_imported"], "ray.init() no longer imports aiohttp: NO_DASHBOARD can go"
     assert found["connect_retry_ms"] == 1000, "Ray's default changed: is RAY_SYSTEM_CONFIG's retry still needed?"
 
 
-def test_processes_left_out_only_while_ray_starts():
+def test_ray_is_leaner_only_while_it_starts():
+    from ray._private import utils
     from ray._private.node import Node
 
-    from arena_lib.ray_setup import UNUSED_RAY_PROCESSES, ray_processes_left_out
+    from arena_lib.ray_setup import UNUSED_RAY_PROCESSES, leaner_ray_init
 
     before = {name: vars(Node)[name] for name in UNUSED_RAY_PROCESSES}
-    with ray_processes_left_out(UNUSED_RAY_PROCESSES | {"start_something_ray_never_had"}):
+    asked = utils.get_dashboard_dependency_error
+    with leaner_ray_init(UNUSED_RAY_PROCESSES | {"start_something_ray_never_had"}):
         assert all(vars(Node)[name] is not before[name] for name in UNUSED_RAY_PROCESSES)
         assert not hasattr(Node, "start_something_ray_never_had")
+        assert isinstance(utils.get_dashboard_dependency_error(), ImportError)
     assert {name: vars(Node)[name] for name in UNUSED_RAY_PROCESSES} == before
+    assert utils.get_dashboard_dependency_error is asked
