@@ -47,11 +47,12 @@ UNUSED_RAY_PROCESSES = {
     # before it starts the raylet.
     "start_api_server",
 }
-# The log monitor forwards what Ray's worker processes print to the notebook. With one
-# CPU the course samples in the notebook's own process (arena_lib.training.default_sampling),
-# so there is nothing to forward; with more, EnvRunner processes run the students' RLModules
-# and callbacks, and their prints and warnings should show. (Ray keeps every worker's output
-# in its session folder too: /tmp/ray/session_latest/logs/worker-*.)
+# The log monitor forwards what Ray's worker processes print to the notebook. The course
+# samples in the notebook's own process (arena_lib.training.default_sampling), and with one
+# CPU (Binder) there is no room for more, so there is nothing to forward; with more CPUs a
+# notebook may add EnvRunners or run Tune's trials, which run the students' RLModules and
+# callbacks, and their prints and warnings should show. (Ray keeps every worker's output in
+# its session folder too: /tmp/ray/session_latest/logs/worker-*.)
 LOG_MONITOR = "start_log_monitor"
 # Before it starts the raylet, ray.init() finds out whether the dashboard's dependencies are
 # installed (if not, the raylet's dashboard agent starts "minimal") by importing aiohttp's

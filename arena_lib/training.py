@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -11,7 +10,6 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.connectors.common.flatten_observations import FlattenObservations
 
 from arena_lib.env import MultiAgentArena
-from arena_lib.ray_setup import available_cpus
 
 POLICY_OF_AGENT = {"agent1": "policy1", "agent2": "policy2"}
 SHARED_POLICY = "shared_policy"
@@ -21,10 +19,10 @@ SHARED_POLICY = "shared_policy"
 # exactly one 100-step episode per env, so every iteration reports returns (one that ends
 # no episode reports NaN). lambda_ and use_kl_loss make it PPO as published (GAE with
 # lambda 0.95, the clipped objective alone) where RLlib defaults to lambda 1.0 plus an
-# adaptive KL penalty: together they about halve the iterations to the target. Where the
-# envs run depends on the machine: see default_sampling().
+# adaptive KL penalty: together they about halve the iterations to the target. The envs
+# step in the algorithm's own process, on any machine: see default_sampling().
 COURSE_SETTINGS = {
-    "num_env_runners": None,  # None: default_sampling()
+    "num_env_runners": 0,
     "num_envs_per_env_runner": None,  # None: 10 envs in all, split over the EnvRunners
     "fcnet_hiddens": [64, 64],
     "lr": 5e-3,
@@ -38,22 +36,19 @@ ENVS_IN_ALL = 10
 
 
 def default_sampling(num_env_runners: int | None = None) -> tuple[int, int]:
-    """(num_env_runners, num_envs_per_env_runner) for this machine, 10 envs in all.
+    """(num_env_runners, num_envs_per_env_runner): the course's, 10 envs in all.
 
-    With 2 or more CPUs, 2 EnvRunners of 5 envs: both cores sample while the learner
-    waits. With 1 CPU (Binder), the 10 envs step in the algorithm's own process: an
-    EnvRunner process there only takes turns with the learner on the one CPU, and costs
-    memory (``python -m bench.time_to_reward --cpus 1`` compares the two). While nbgrader grades (``NBGRADER_EXECUTION`` set), also in the algorithm's own
-    process: graded notebooks train an iteration or two, and starting EnvRunner
-    processes (each imports RLlib and PyTorch) costs more than they save then.
+    By default, on any machine, the 10 envs step in the algorithm's own process
+    (``num_env_runners=0``). The arena steps so cheaply that RLlib's own work per env step
+    (its connectors, the RLModule's forward pass, metrics, episodes) is most of sampling, and
+    little of it shrinks with fewer envs per process: two EnvRunner processes of 5 envs
+    sampled no faster than the algorithm's process with 10 on two cores, slower on a busy
+    machine or on one CPU (where they take turns with the learner), and each holds RLlib and
+    PyTorch in memory of its own (``python -m bench.time_to_reward --configs course
+    course:num_env_runners=2``). Given N EnvRunners, the 10 envs are split over them.
     """
-    import ray
-
-    if num_env_runners is None and os.environ.get("NBGRADER_EXECUTION"):
-        num_env_runners = 0
     if num_env_runners is None:
-        cpus = ray.cluster_resources().get("CPU", 1) if ray.is_initialized() else available_cpus()
-        num_env_runners = 2 if cpus >= 2 else 0
+        num_env_runners = COURSE_SETTINGS["num_env_runners"]
     return num_env_runners, max(1, ENVS_IN_ALL // max(1, num_env_runners))
 
 

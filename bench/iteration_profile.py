@@ -2,15 +2,15 @@
 settings changed) beside the plain PyTorch PPO reference (bench/ppo_reference.py) doing the
 same work, in one process, one after the other.
 
-    python -m bench.iteration_profile [--iterations 20] [--set num_env_runners=0 ...] [--profile]
+    python -m bench.iteration_profile [--iterations 20] [--set num_env_runners=2 ...] [--profile]
 
 Prints the median milliseconds per iteration of the wall time around train(), of sampling
 (its 1000 env steps) and of the learner update (5 epochs of minibatches), and the same two
 parts of the reference's iteration; then the mean of every timer RLlib reports, and the bare
 env steps that the sampled steps would take. All after a warm-up of 3 iterations.
 
-With --profile the algorithm samples in this process (num_env_runners=0, as on one CPU, so
-that every part runs here) and each part of an iteration is timed on its own: each of
+With --profile the algorithm samples in this process (num_env_runners=0, as the course does,
+so that every part runs here) and each part of an iteration is timed on its own: each of
 RLlib's connectors, the RLModule's forward passes, the env, the per-step metrics, the
 episodes' bookkeeping, the learner's connectors, losses, gradients and optimizer. Timing
 adds about a microsecond per call: the milliseconds are nearly the real ones (unlike a

@@ -54,7 +54,7 @@ def parse_settings(items) -> dict:
 
 
 def course_variant(name: str) -> tuple[dict, int | None]:
-    """'course:num_env_runners=0,torch_threads=1' -> (course settings to change, torch threads
+    """'course:num_env_runners=2,torch_threads=2' -> (course settings to change, torch threads
     of the driver or None): variants of the course config, compared side by side."""
     settings = parse_settings(name.partition(":")[2].split(","))
     return settings, settings.pop("torch_threads", None)
@@ -277,7 +277,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", type=config_name, default=list(CONFIGS),
                         help=f"{', '.join(KNOWN_CONFIGS)}, or the course's with settings changed: "
-                             f"course:num_env_runners=0,torch_threads=1 (default: {' '.join(CONFIGS)})")
+                             f"course:num_env_runners=2,torch_threads=2 (default: {' '.join(CONFIGS)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--cap", type=float, default=300.0, help="seconds of training before giving up")
     where = parser.add_mutually_exclusive_group()

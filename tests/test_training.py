@@ -81,17 +81,11 @@ def test_config_rejects_unknown_settings():
         arena_ppo_config(num_envs=3)
 
 
-def test_zero_env_runners_means_sampling_in_the_driver():
-    """0 is a setting of its own (no EnvRunner process), not "use the default"."""
-    assert arena_ppo_config(num_env_runners=0).num_env_runners == 0
-    assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
-
-
-def test_grading_samples_in_the_driver_unless_told_otherwise(monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+def test_the_envs_step_in_the_driver_unless_told_otherwise():
     assert default_sampling() == (0, 10)
-    assert arena_ppo_config().num_env_runners == 0
-    assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
+    assert (arena_ppo_config().num_env_runners, arena_ppo_config().num_envs_per_env_runner) == (0, 10)
+    config = arena_ppo_config(num_env_runners=2)
+    assert (config.num_env_runners, config.num_envs_per_env_runner) == (2, 5), "10 envs in all"
 
 
 def test_train_needs_exactly_one_stopping_rule():
