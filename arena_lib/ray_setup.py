@@ -226,9 +226,9 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
     cluster instead of starting one on this machine. If another notebook's Ray
     already runs here and a second one would not fit in memory (as on Binder's
     2 GB), it raises :class:`NoRoomForRay`, which says what to do. It keeps PyTorch
-    in this process to one thread (see :func:`keep_torch_to_one_thread`). A Ray of its own starts
-    without the processes a notebook does not use (see ``UNUSED_RAY_PROCESSES``), so
-    that the first cell is quick on Binder's one CPU.
+    in this process to one thread (see :func:`keep_torch_to_one_thread`). A Ray of
+    its own starts without the processes a notebook does not use (see
+    ``UNUSED_RAY_PROCESSES``), so that the first cell is quick on Binder's one CPU.
     """
     import ray
 
