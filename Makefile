@@ -91,17 +91,22 @@ lock: setup
 test-latest: chromium sandbox
 	$(PYTHON) scripts/test_latest.py
 
-# Every benchmark, each writing its section of docs/performance.md. time_to_reward sets the
-# TensorFlow appendix beside the course here; fast_and_light, last, measures the course's
+# Every benchmark, each writing its section of docs/performance.md. startup sets start_ray()
+# beside ray.init(); time_to_reward sets the course (and the course with two EnvRunners)
+# beside the PyTorch reference and the TensorFlow appendix on all cores, and the
+# course beside the reference in the Binder box; fast_and_light, last, measures the course's
 # speed and memory goals (the course beside RLlib's default and the PyTorch reference, each
 # notebook in the Binder box, start-up, grading in the sandbox).
 bench: setup
 	$(BIN)/python -m bench.env_steps
+	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.iteration_profile
+	$(BIN)/python -m bench.iteration_profile --profile
 	$(BIN)/python -m bench.notebook_series
 	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.module_comparison
-	$(BIN)/python -m bench.time_to_reward --configs course tensorflow-old-stack
+	$(BIN)/python -m bench.time_to_reward --seeds 1 2 3 4 5 --configs course course:num_env_runners=2 pytorch-reference tensorflow-old-stack
+	$(BIN)/python -m bench.time_to_reward --seeds 1 2 3 4 5 --configs course pytorch-reference --binder
 	$(BIN)/python -m bench.grading
 	$(BIN)/python -m bench.tournament
 	$(BIN)/python -m bench.copy_similarity

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gymnasium as gym
-from ray.rllib.connectors.env_to_module import FlattenObservations
-
 from arena_lib.env import MultiAgentArena
+from arena_lib.training import OneHotObservations
 
 AGENTS = ("agent1", "agent2")
 
@@ -25,8 +24,9 @@ class KeepCellNumbers:
 
     def __call__(self, env=None, spaces=None, device=None):
         one_hot = [agent for agent in AGENTS if agent not in self.agents]
-        # FlattenObservations reads an empty agent list as "every agent": add no connector then.
-        return FlattenObservations(multi_agent=True, agent_ids=one_hot) if one_hot else []
+        # FlattenObservations (OneHotObservations' base) reads an empty agent list as "every
+        # agent": add no connector then.
+        return OneHotObservations(agent_ids=one_hot) if one_hot else []
 
 
 def keep_cell_numbers(*agents: str) -> KeepCellNumbers:

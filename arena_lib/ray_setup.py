@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -18,10 +19,48 @@ from arena_lib import cgroups
 OBJECT_STORE_BYTES = 100 * 1024**2
 
 
-# Ray starts one idle worker process per CPU when a driver connects, for tasks to come:
-# about 50 MB each, of Binder's 2 GB, where the course samples in the kernel and runs no
-# task. Actors (EnvRunners, Tune's trials) start their own worker when there is none idle.
-NO_IDLE_WORKERS = {"prestart_worker_first_driver": False}
+RAY_SYSTEM_CONFIG = {
+    # Ray starts one idle worker process per CPU when a driver connects, for tasks to come:
+    # about 50 MB each, of Binder's 2 GB, where the course samples in the kernel and runs no
+    # task. Actors (EnvRunners, Tune's trials) start their own worker when there is none idle.
+    "prestart_worker_first_driver": False,
+    # The raylet connects to the object store it has just started in a thread of its own;
+    # when the store is not listening yet (most starts on one CPU), the raylet sleeps this
+    # long before it tries again: 1000 ms by default, a second of nothing in the first cell.
+    # Retry every 100 ms, ten times as often, so it still gives up after 10 s. (Internal
+    # settings: an unknown one would stop Ray from starting, so the tests catch a rename.)
+    "raylet_client_connect_timeout_milliseconds": 100,
+    "raylet_client_num_connect_attempts": 100,
+}
+
+# Processes ray.init() starts for every Ray of its own that a notebook's Ray does without.
+# Each one is a Python process that imports Ray (about half a second of CPU and 50 MB) while
+# the raylet starts, so on Binder's one CPU they add seconds to the first cell; ray.init()
+# has no switch for them. start_ray() skips these methods of Ray's Node while ray.init()
+# runs (leaner_ray_init); tests/test_ray_setup.py checks that they stay away, and fails once
+# a plain ray.init() no longer starts them, so that this can go.
+UNUSED_RAY_PROCESSES = {
+    # The autoscaler's monitor: a Ray on one machine never adds or removes nodes.
+    "start_monitor",
+    # The dashboard's head process. With include_dashboard=False it serves usage
+    # statistics only, which ray.init() turns off; yet ray.init() waits for it to be up
+    # before it starts the raylet.
+    "start_api_server",
+}
+# The log monitor forwards what Ray's worker processes print to the notebook. The course
+# samples in the notebook's own process (arena_lib.training.default_sampling), and with one
+# CPU (Binder) there is no room for more, so there is nothing to forward; with more CPUs a
+# notebook may add EnvRunners or run Tune's trials, which run the students' RLModules and
+# callbacks, and their prints and warnings should show. (Ray keeps every worker's output in
+# its session folder too: /tmp/ray/session_latest/logs/worker-*.)
+LOG_MONITOR = "start_log_monitor"
+# Before it starts the raylet, ray.init() finds out whether the dashboard's dependencies are
+# installed (if not, the raylet's dashboard agent starts "minimal") by importing aiohttp's
+# web server into the notebook's process: a third of a second on one CPU, for a dashboard
+# the course does not run. start_ray() answers "no" itself: the course installs ray[rllib],
+# which lacks them, and with them installed a minimal agent is what a Ray without a
+# dashboard needs all the same.
+NO_DASHBOARD = ImportError("start_ray() runs Ray without a dashboard")
 
 # What a second notebook's Ray (raylet, GCS, env runners, learner) adds, measured
 # with bench/notebook_series.py; below this much free memory it would not fit.
@@ -42,24 +81,23 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
-def fit_torch_threads_to_cpus() -> None:
-    """Keep PyTorch in this process to the CPUs it may use, where a CPU quota allows fewer
-    than the cores it sees.
+def keep_torch_to_one_thread() -> None:
+    """Keep PyTorch in this process (the notebook's, which always learns, and samples too
+    on one CPU) to one thread.
 
-    PyTorch starts a thread per core it sees, and a container's CPU quota (Binder's one
-    CPU) hides no core from it: the threads then wait for each other's time slices, and
-    training takes about twice as long. Ray's own workers are not touched: Ray gives each
-    one thread per CPU it was assigned.
+    The course's networks are small (two layers of 64): an operation on a minibatch takes
+    microseconds, less than handing it to other threads, which then also compete for the
+    cores with the EnvRunner processes (Ray gives each of those one thread) and with
+    JupyterLab. PyTorch starts a thread per core it sees, and a container's CPU quota
+    (Binder's one CPU) hides no core from it. With more threads, an iteration took several
+    times as long (``python -m bench.time_to_reward --configs course course:torch_threads=2``).
     """
-    cpus = available_cpus()
-    if cpus >= _visible_cores():
-        return  # no quota below the cores: PyTorch's own choice stands
     if "torch" in sys.modules:
         import torch
 
-        torch.set_num_threads(min(torch.get_num_threads(), cpus))
+        torch.set_num_threads(1)
     else:  # read when PyTorch loads; Ray has started its processes already, so they keep theirs
-        os.environ.setdefault("OMP_NUM_THREADS", str(cpus))
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def available_memory_bytes() -> int:
@@ -152,6 +190,34 @@ def skip_forwarded_lines(pattern: re.Pattern) -> None:
         deduplicator.skip_re = pattern
 
 
+def _do_nothing(*args, **kwargs) -> None:
+    return None
+
+
+def _no_dashboard() -> ImportError:
+    return NO_DASHBOARD
+
+
+@contextlib.contextmanager
+def leaner_ray_init(left_out):
+    """While in it, ray.init() does not start the processes that these methods of Ray's Node
+    (names such as "start_monitor") start, and takes the dashboard's dependencies as missing
+    (see NO_DASHBOARD). A name Ray no longer has is ignored: then that process starts."""
+    from ray._private import utils
+    from ray._private.node import Node
+
+    saved = [(Node, name, vars(Node)[name], _do_nothing) for name in left_out if name in vars(Node)]
+    if hasattr(utils, "get_dashboard_dependency_error"):
+        saved.append((utils, "get_dashboard_dependency_error", utils.get_dashboard_dependency_error, _no_dashboard))
+    try:
+        for owner, name, _, replacement in saved:
+            setattr(owner, name, replacement)
+        yield
+    finally:
+        for owner, name, original, _ in saved:
+            setattr(owner, name, original)
+
+
 def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STORE_BYTES) -> dict:
     """Start Ray for this notebook (or connect to a cluster) and return its resources.
 
@@ -159,9 +225,10 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
     environment variable ``RAY_ADDRESS`` is set, it connects to that running
     cluster instead of starting one on this machine. If another notebook's Ray
     already runs here and a second one would not fit in memory (as on Binder's
-    2 GB), it raises :class:`NoRoomForRay`, which says what to do. Where a CPU quota
-    allows fewer CPUs than the cores PyTorch sees (Binder), it keeps PyTorch to that
-    many threads (see :func:`fit_torch_threads_to_cpus`).
+    2 GB), it raises :class:`NoRoomForRay`, which says what to do. It keeps PyTorch
+    in this process to one thread (see :func:`keep_torch_to_one_thread`). A Ray of
+    its own starts without the processes a notebook does not use (see
+    ``UNUSED_RAY_PROCESSES``), so that the first cell is quick on Binder's one CPU.
     """
     import ray
 
@@ -172,16 +239,21 @@ def start_ray(num_cpus: int | None = None, object_store_bytes: int = OBJECT_STOR
             ray.init(address=os.environ["RAY_ADDRESS"], logging_level=logging.ERROR)
         else:
             check_room_for_ray()
-            ray.init(
-                # A Ray of this notebook's own, even where `ray start` runs one on this machine
-                # (ray.init() would join that one, and then refuse num_cpus).
-                address="local",
-                num_cpus=num_cpus or available_cpus(),
-                object_store_memory=object_store_bytes,
-                _plasma_directory=object_store_directory(object_store_bytes),
-                include_dashboard=False,
-                logging_level=logging.ERROR,
-                _system_config=NO_IDLE_WORKERS,
-            )
-    fit_torch_threads_to_cpus()
+            num_cpus = num_cpus or available_cpus()
+            forward_worker_output = num_cpus >= 2  # see LOG_MONITOR
+            left_out = UNUSED_RAY_PROCESSES | (set() if forward_worker_output else {LOG_MONITOR})
+            with leaner_ray_init(left_out):
+                ray.init(
+                    # A Ray of this notebook's own, even where `ray start` runs one on this machine
+                    # (ray.init() would join that one, and then refuse num_cpus).
+                    address="local",
+                    num_cpus=num_cpus,
+                    object_store_memory=object_store_bytes,
+                    _plasma_directory=object_store_directory(object_store_bytes),
+                    include_dashboard=False,
+                    log_to_driver=forward_worker_output,
+                    logging_level=logging.ERROR,
+                    _system_config=RAY_SYSTEM_CONFIG,
+                )
+    keep_torch_to_one_thread()
     return ray.cluster_resources()

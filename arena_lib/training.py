@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from ray.rllib.algorithms.ppo import PPOConfig
-from ray.rllib.connectors.env_to_module import FlattenObservations
+from ray.rllib.connectors.common.flatten_observations import FlattenObservations
 
 from arena_lib.env import MultiAgentArena
-from arena_lib.ray_setup import available_cpus
 
 POLICY_OF_AGENT = {"agent1": "policy1", "agent2": "policy2"}
 SHARED_POLICY = "shared_policy"
@@ -19,10 +19,10 @@ SHARED_POLICY = "shared_policy"
 # exactly one 100-step episode per env, so every iteration reports returns (one that ends
 # no episode reports NaN). lambda_ and use_kl_loss make it PPO as published (GAE with
 # lambda 0.95, the clipped objective alone) where RLlib defaults to lambda 1.0 plus an
-# adaptive KL penalty: together they about halve the iterations to the target. Where the
-# envs run depends on the machine: see default_sampling().
+# adaptive KL penalty: together they about halve the iterations to the target. The envs
+# step in the algorithm's own process, on any machine: see default_sampling().
 COURSE_SETTINGS = {
-    "num_env_runners": None,  # None: default_sampling()
+    "num_env_runners": 0,
     "num_envs_per_env_runner": None,  # None: 10 envs in all, split over the EnvRunners
     "fcnet_hiddens": [64, 64],
     "lr": 5e-3,
@@ -36,18 +36,19 @@ ENVS_IN_ALL = 10
 
 
 def default_sampling(num_env_runners: int | None = None) -> tuple[int, int]:
-    """(num_env_runners, num_envs_per_env_runner) for this machine, 10 envs in all.
+    """(num_env_runners, num_envs_per_env_runner): the course's, 10 envs in all.
 
-    With 2 or more CPUs, 2 EnvRunners of 5 envs: both cores sample while the learner
-    waits. With 1 CPU (Binder), the 10 envs step in the algorithm's own process: an
-    EnvRunner process there only takes turns with the learner on the one CPU, and costs
-    memory (``python -m bench.time_to_reward --cpus 1`` compares the two).
+    By default, on any machine, the 10 envs step in the algorithm's own process
+    (``num_env_runners=0``). The arena steps so cheaply that RLlib's own work per env step
+    (its connectors, the RLModule's forward pass, metrics, episodes) is most of sampling, and
+    little of it shrinks with fewer envs per process: two EnvRunner processes of 5 envs
+    sampled no faster than the algorithm's process with 10 on two cores, slower on a busy
+    machine or on one CPU (where they take turns with the learner), and each holds RLlib and
+    PyTorch in memory of its own (``python -m bench.time_to_reward --configs course
+    course:num_env_runners=2``). Given N EnvRunners, the 10 envs are split over them.
     """
-    import ray
-
     if num_env_runners is None:
-        cpus = ray.cluster_resources().get("CPU", 1) if ray.is_initialized() else available_cpus()
-        num_env_runners = 2 if cpus >= 2 else 0
+        num_env_runners = COURSE_SETTINGS["num_env_runners"]
     return num_env_runners, max(1, ENVS_IN_ALL // max(1, num_env_runners))
 
 
@@ -61,13 +62,48 @@ def to_shared_policy(agent_id, episode=None, **kwargs) -> str:
     return SHARED_POLICY
 
 
+class OneHotObservations(FlattenObservations):
+    """RLlib's ``FlattenObservations(multi_agent=True)`` for the arena's MultiDiscrete
+    observations: the same one-hot vectors, each made in one numpy step.
+
+    RLlib's connector flattens any space, one observation at a time, through its generic
+    nested-structure code; it runs for every agent at every env step, and that alone took
+    a sixth of the sampling time (``python -m bench.iteration_profile``).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, multi_agent=True, **kwargs)
+        self._blocks = {}
+
+    def _one_hot_blocks(self, agent):
+        """Where each component's one-hot block starts in the agent's vector, and its length."""
+        if agent not in self._blocks:
+            nvec = self.input_observation_space[agent].nvec
+            self._blocks[agent] = np.cumsum([0, *nvec[:-1]]), int(nvec.sum())
+        return self._blocks[agent]
+
+    def __call__(self, *, rl_module, batch, episodes, explore=None, shared_data=None, **kwargs):
+        for episode in self.single_agent_episode_iterator(episodes, agents_that_stepped_only=True):
+            # As FlattenObservations, with agent_ids=[...] one-hot only those agents' observations;
+            # the episode keeps the encoded observation, and the space it belongs to.
+            if self._agent_ids is None or episode.agent_id in self._agent_ids:
+                starts, length = self._one_hot_blocks(episode.agent_id)
+                one_hot = np.zeros(length, dtype=np.float32)
+                one_hot[starts + episode.get_observations(-1)] = 1.0
+                episode.set_observations(at_indices=-1, new_data=one_hot)
+            episode.observation_space = self.observation_space
+        return batch
+
+
 def flatten_observations(env=None, spaces=None, device=None):
     """Env-to-module connector: one-hot encode the MultiDiscrete observations.
 
     RLlib has no default encoder for MultiDiscrete, so without it building the
-    RLModule fails with "No default encoder config".
+    RLModule fails with "No default encoder config". This is RLlib's
+    ``FlattenObservations(multi_agent=True)``, made faster for the arena
+    (:class:`OneHotObservations`).
     """
-    return FlattenObservations(multi_agent=True)
+    return OneHotObservations()
 
 
 def arena_ppo_config(

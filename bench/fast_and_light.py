@@ -7,13 +7,13 @@ docs/performance.md).
 
 Rows:
   1  seconds until agent1+agent2 mean return >= 10 (median over seeds): the course config
-     beside the plain PyTorch PPO reference, on all cores and pinned to 1 CPU
+     beside the plain PyTorch PPO reference, on all cores and in the Binder box (1 CPU)
   2  the same for RLlib's default PPO config, capped at --cap seconds of training
   3  peak PSS of a training process tree (driver + all of Ray), course config (row 1's runs)
   4  each notebook's full run in the Binder box (2 GiB, 1 CPU, JupyterLab beside): its peak working
      set (page cache the kernel frees under the limit left out) and its peak with page cache
   5  `import arena_lib`, `start_ray()` and each notebook's first code cell in a fresh
-     process or kernel, on all cores and pinned to 1 CPU (median of --runs)
+     process or kernel, on all cores and in the Binder box (1 CPU; median of --runs)
   6  autograding one student's notebooks 01-04 in the sandbox, in all
 
 It reuses bench/time_to_reward.py, notebook_series.py and grading.py (their functions,
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bench import ROOT, grading, report
 from bench.notebook_series import notebook_env, run_in_binder_box
-from bench.time_to_reward import REFERENCE, compare, pinned, seconds_to_target
+from bench.time_to_reward import REFERENCE, compare, seconds_to_target
 from tests.notebook_tools import SOLUTIONS
 
 GB, GiB = 1e9, 2**30
@@ -116,18 +116,22 @@ def course_peak(runs: dict):
 
 # Row 5: start-up in fresh processes and kernels, measured in children of this script.
 
-def startup_child() -> None:
-    started = time.perf_counter()
-    import arena_lib
+# Run with `python -c`: a child of this module would have imported arena_lib already (through
+# bench.time_to_reward), and `import arena_lib` would measure nothing.
+STARTUP_CHILD = """
+import json, time
+started = time.perf_counter()
+import arena_lib
 
-    imported = time.perf_counter() - started
-    started = time.perf_counter()
-    arena_lib.start_ray()
-    ray_started = time.perf_counter() - started
-    import ray
+imported = time.perf_counter() - started
+started = time.perf_counter()
+arena_lib.start_ray()
+ray_started = time.perf_counter() - started
+import ray
 
-    ray.shutdown()
-    print(json.dumps({"import arena_lib": imported, "start_ray()": ray_started}))
+ray.shutdown()
+print(json.dumps({"import arena_lib": imported, "start_ray()": ray_started}))
+"""
 
 
 def first_cell_child(notebook: str) -> None:
@@ -154,30 +158,38 @@ def first_cell_child(notebook: str) -> None:
     print(json.dumps({"kernel": kernel, "cell": cell}))
 
 
-def in_fresh_process(child: list[str], cpus: int | None) -> dict:
-    command = [sys.executable, "-m", __spec__.name, "--child", *child]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=notebook_env(), cwd=ROOT,
-                            preexec_fn=pinned(cpus))
+def in_fresh_process(child: list[str], box) -> dict:
+    """Run a child of this script, in ``box`` (tests/binder_box.Box) if given."""
+    command = ([sys.executable, "-c", STARTUP_CHILD] if child == ["startup"]
+               else [sys.executable, "-m", __spec__.name, "--child", *child])
+    if box:
+        result = box.run(command, timeout=600, env=notebook_env(), cwd=ROOT).result
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=notebook_env(), cwd=ROOT)
     if result.returncode != 0:
         raise RuntimeError((result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1])
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def startup(notebooks: list[Path], runs: int) -> dict:
-    """{(what, cpus): [one dict per run]} for the bare start-up and each notebook's first cell."""
-    found = {}
-    for cpus in (None, 1):
-        for _ in range(runs):
-            for child in [["startup"], *(["first-cell", str(nb)] for nb in notebooks)]:
+    """{(what, cpus): [one dict per run]} for the bare start-up and each notebook's first cell,
+    on all cores (cpus None) and in the Binder box (cpus 1), the two in turn."""
+    from tests.binder_box import Box
+
+    found, boxes = {}, {None: None, 1: Box()}
+    for _ in range(runs):
+        for child in [["startup"], *(["first-cell", str(nb)] for nb in notebooks)]:
+            for cpus, box in boxes.items():
                 key = (child[-1], cpus)
-                found.setdefault(key, []).append(attempt(in_fresh_process, child, cpus))
-                print(f"start-up, {'1 CPU' if cpus else 'all cores'}, {Path(child[-1]).stem}: {found[key][-1]}", flush=True)
+                found.setdefault(key, []).append(attempt(in_fresh_process, child, box))
+                print(f"start-up, {'Binder box' if cpus else 'all cores'}, {Path(child[-1]).stem}: {found[key][-1]}",
+                      flush=True)
     return found
 
 
 def startup_figure(found: dict, child: str, key: str, cores: str, goal: float | None = None):
     text, worst = [], 0.0
-    for cpus, label in ((None, cores), (1, "1 CPU")):
+    for cpus, label in ((None, cores), (1, "Binder box")):
         runs = found[(child, cpus)]
         if errors := [r for r in runs if isinstance(r, Exception)]:
             raise errors[0]
@@ -236,7 +248,7 @@ def main() -> None:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return startup_child() if args.child == ["startup"] else first_cell_child(args.child[1])
+        return first_cell_child(args.child[1])
     for key, value in (QUICK if args.quick else FULL).items():  # given options win over --quick
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -253,13 +265,13 @@ def main() -> None:
     if rows & {1, 2, 3}:
         configs = ["course", *([REFERENCE] if 1 in rows else []), *(["rllib-default"] if 2 in rows else [])]
         runs = attempt(compare, configs, args.seeds, cap)
-        runs_1cpu = attempt(compare, ["course", REFERENCE], args.seeds, cap, 1) if 1 in rows else None
+        runs_1cpu = attempt(compare, ["course", REFERENCE], args.seeds, cap, None, True) if 1 in rows else None
         what = f"s until agent1+agent2 mean return >= 10, median of seeds {' '.join(map(str, args.seeds))}"
         if 1 in rows:
             table.append(row(f"1 · {what}: course vs PyTorch reference, {cores}", "<= 2x the reference",
                              f"{ttr} course {REFERENCE}", versus_reference, runs, cap))
-            table.append(row("1 · same, 1 CPU", "<= 2x the reference",
-                             f"{ttr} course {REFERENCE} --cpus 1", versus_reference, runs_1cpu, cap))
+            table.append(row("1 · same, in the Binder box (1 CPU)", "<= 2x the reference",
+                             f"{ttr} course {REFERENCE} --binder", versus_reference, runs_1cpu, cap))
         if 2 in rows:
             table.append(row(f"2 · same, RLlib's default PPO config, {cores}", "course >= 10x ahead",
                              f"{ttr} course rllib-default", versus_default, runs, cap))
@@ -267,8 +279,8 @@ def main() -> None:
             table.append(row(f"3 · peak PSS of a training process tree (driver + all of Ray), course config, {cores}",
                              "none stated", f"{ttr} course", course_peak, runs))
             if 1 in rows:
-                table.append(row("3 · same, 1 CPU", "none stated", f"{ttr} course --cpus 1",
-                                 course_peak, runs_1cpu))
+                table.append(row("3 · same, in the Binder box: its peak working set", "none stated",
+                                 f"{ttr} course --binder", course_peak, runs_1cpu))
 
     if 4 in rows:
         found = attempt(binder, notebooks)
@@ -279,7 +291,7 @@ def main() -> None:
 
     if 5 in rows:
         found = attempt(startup, notebooks, args.runs)
-        each = f"median of {args.runs} run(s), {cores} and 1 CPU (as taskset -c 0)"
+        each = f"median of {args.runs} run(s), {cores} and in the Binder box (1 CPU)"
         for key, what in (("import arena_lib", "`import arena_lib` alone"),
                           ("start_ray()", "`start_ray()` alone (after `import arena_lib`; imports Ray)")):
             table.append(row(f"5 · {what}, fresh process, {each}", "part of the first cell's 5 s", me,

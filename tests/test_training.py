@@ -40,6 +40,34 @@ def test_module_input_matches_rllibs_flatten_observations():
     np.testing.assert_array_equal(ours, gym.spaces.flatten(space, obs))
 
 
+def test_one_hot_observations_are_rllibs_flatten_observations():
+    """The course's faster connector writes the same vectors into the episodes as RLlib's."""
+    import copy
+
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+    from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+    from arena_lib.training import OneHotObservations
+
+    env = MultiAgentArena({"width": 5, "height": 3})
+    spaces = gym.spaces.Dict(env.observation_spaces), gym.spaces.Dict(env.action_spaces)
+    ours, rllib = OneHotObservations(*spaces), FlattenObservations(*spaces, multi_agent=True)
+    assert ours.observation_space == rllib.observation_space
+    obs, infos = env.reset(seed=3)
+    policy = RandomPolicy(3)
+    for _ in range(30):  # the agents' cells change as they move
+        encoded = []
+        for connector in (ours, rllib):
+            episode = MultiAgentEpisode(observations=[obs], infos=[infos], observation_space=spaces[0],
+                                        action_space=spaces[1])
+            connector(rl_module=None, batch={}, episodes=[episode])
+            encoded.append({agent: episode.agent_episodes[agent].get_observations(-1) for agent in obs})
+        for agent in obs:
+            np.testing.assert_array_equal(encoded[0][agent], encoded[1][agent])
+            assert encoded[0][agent].dtype == encoded[1][agent].dtype
+        obs, *_, infos = env.step({agent: policy.compute_action(o) for agent, o in obs.items()})
+
+
 def test_start_ray_is_idempotent(ray_session):
     from arena_lib import start_ray
 
@@ -53,10 +81,11 @@ def test_config_rejects_unknown_settings():
         arena_ppo_config(num_envs=3)
 
 
-def test_zero_env_runners_means_sampling_in_the_driver():
-    """0 is a setting of its own (no EnvRunner process), not "use the default"."""
-    assert arena_ppo_config(num_env_runners=0).num_env_runners == 0
-    assert arena_ppo_config(num_env_runners=2).num_env_runners == 2
+def test_the_envs_step_in_the_driver_unless_told_otherwise():
+    assert default_sampling() == (0, 10)
+    assert (arena_ppo_config().num_env_runners, arena_ppo_config().num_envs_per_env_runner) == (0, 10)
+    config = arena_ppo_config(num_env_runners=2)
+    assert (config.num_env_runners, config.num_envs_per_env_runner) == (2, 5), "10 envs in all"
 
 
 def test_train_needs_exactly_one_stopping_rule():
