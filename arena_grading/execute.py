@@ -165,6 +165,7 @@ class SandboxedExecute(Execute):
         config=True)
     # Widgets' states would keep what a student's code sent them; feedback cannot show them anyway.
     store_widget_state = Bool(False).tag(config=True)
+    _assignment = None  # set by preprocess; without one, the grading build withholds nothing
 
     # -- the kernel, its library, its sockets and its limits ----------------------------
 
