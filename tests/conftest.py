@@ -24,18 +24,24 @@ def greeting_server():
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory, greeting_server):
-    """The grading test class graded once, as an instructor would: 01 (honest, broken, cheating and
-    attacking students) from an LMS zip, 04 from submitted/. See grading_run.py."""
-    from tests.grading_run import grade_the_class
+def graded_classes(tmp_path_factory, greeting_server):
+    """The grading test class and 01's tables, graded once and at the same time (the class one
+    student at a time uses one core of two). See grading_run.py."""
+    from tests.grading_run import grade_the_class_and_the_tables
 
-    return grade_the_class(tmp_path_factory.mktemp("grading"), greeting_server)
+    return grade_the_class_and_the_tables(tmp_path_factory.mktemp("grading"),
+                                          tmp_path_factory.mktemp("grading-tables"), greeting_server)
 
 
 @pytest.fixture(scope="session")
-def graded_tables(tmp_path_factory):
-    """01's tables graded once, on two workers: honest answers in many styles, the spellings of
-    the course's code, the forged reports. See grading_run.py."""
-    from tests.grading_run import grade_the_tables
+def graded(graded_classes):
+    """The grading test class graded as an instructor would: 01 (honest, broken, cheating and
+    attacking students) from an LMS zip, 04 from submitted/."""
+    return graded_classes[0]
 
-    return grade_the_tables(tmp_path_factory.mktemp("grading-tables"))
+
+@pytest.fixture(scope="session")
+def graded_tables(graded_classes):
+    """01's tables graded on two workers: honest answers in many styles, the spellings of the
+    course's code, the forged reports."""
+    return graded_classes[1]

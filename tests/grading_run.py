@@ -3,6 +3,7 @@ and test_grading_trust.py (graded once per test session: it takes minutes)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import os
@@ -32,8 +33,8 @@ from tests.submissions import (
     mistakes_class,
 )
 
-# The first test that uses a graded class also waits for it to be graded (session fixtures: about
-# 7 and 4 minutes on a quiet machine, twice that on a busy one), on top of its own time.
+# The first test that uses a graded class also waits for the class and the tables to be graded (a
+# session fixture: about 6 minutes on a quiet machine, twice that on a busy one), on top of its own time.
 WAITS_FOR_THE_CLASS = pytest.mark.timeout(2700)
 
 SECRET = "s3cret-of-the-instructor"  # in the grading run's environment; kernels must not see it
@@ -146,6 +147,14 @@ def grade_the_class(folder: Path, port: int) -> GradedClass:
         peak = f", the grader's peak memory {peaks[assignment] / 1e9:.2f} GB" if peaks[assignment] else ""
         print(f"\ngraded {assignment} for {len(classes[assignment])} students in {seconds:.0f} s{peak}")
     return GradedClass(course, classes, runs, wait_until_none_in(course), peaks, temp_before)
+
+
+def grade_the_class_and_the_tables(class_folder: Path, tables_folder: Path, port: int):
+    """Both, at once: the class one student at a time leaves a core of two for the tables. Each
+    returns when all its processes are gone, so a test of either sees both finished."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        tables = pool.submit(grade_the_tables, tables_folder)
+        return grade_the_class(class_folder, port), tables.result()
 
 
 def grade_the_tables(folder: Path) -> GradedClass:
