@@ -131,6 +131,20 @@ def parameters_cell(nb) -> int:
     return index
 
 
+def parameters(path: Path) -> dict:
+    """What the notebook's parameters cell sets to a literal (numbers, strings, lists...)."""
+    import ast
+
+    nb, values = read(path), {}
+    for node in ast.parse(nb.cells[parameters_cell(nb)].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass  # not a literal, such as Path("...")
+    return values
+
+
 def with_parameters(nb, values: dict):
     """``nb`` with a cell after its parameters cell that sets ``values`` (a copy; papermill's way)."""
     import copy
