@@ -316,30 +316,32 @@ def screenshot_notebook(page, panel, path: Path):
 
 
 def check_episode_player(page, panel, cell_index: int, screenshot: Path, agents_move: bool):
-    """The player (Play button, step slider, caption, frame) renders, and Play shows later
-    steps: the browser moves the slider, the kernel answers with the caption and, when the
-    agents move (``agents_move``), a different frame. A PNG equal to the one shown is not
-    sent again, so a still board keeps its frame."""
+    """The player (Play, Back and Forward buttons, the step, caption, frame) renders, and Play
+    shows later steps: the browser moves the step on, the kernel answers with the caption, the
+    frame's text alternative (the step, where the agents are) and, when the agents move
+    (``agents_move``), a different picture."""
     from playwright.sync_api import expect
 
     player = cell(panel, cell_index).locator(".jp-OutputArea-output .widget-vbox").filter(
-        has=page.locator(".widget-play")
+        has=page.get_by_role("button", name="Play")
     )
     expect(player).to_have_count(1, timeout=WIDGET_TIMEOUT)
-    play_button = player.locator(".widget-play button:has(.fa-play)")
-    slider = player.locator(".widget-hslider")
+    play_button = player.get_by_role("button", name="Play", exact=True)
+    step = player.get_by_role("spinbutton", name="step")
     caption = player.locator(":scope > .widget-label")
-    frame = player.locator(":scope > img.widget-image")
-    for part in (play_button, slider, caption, frame):
+    frame = player.locator(":scope > .widget-html img")
+    for part in (play_button, step, caption, frame):
         expect(part).to_be_visible(timeout=WIDGET_TIMEOUT)
     expect(frame).to_have_attribute("src", re.compile("."), timeout=WIDGET_TIMEOUT)
+    expect(frame).to_have_attribute("alt", re.compile(r"^The \d+ x \d+ arena at step 0 of \d+: agent1 .* at row"))
     expect(caption).to_have_text(re.compile(r"^step 0\b"))
     expect(player.locator('[title="null"], [title="undefined"]')).to_have_count(0)  # no empty tooltips
     first_frame = frame.get_attribute("src")
 
     play_button.click()
     expect(caption).to_have_text(LATER_STEP, timeout=WIDGET_TIMEOUT)
-    expect(slider.locator(".widget-readout")).not_to_have_text("0", timeout=WIDGET_TIMEOUT)
+    expect(step).not_to_have_value("0", timeout=WIDGET_TIMEOUT)
+    expect(frame).to_have_attribute("alt", re.compile(r"^The \d+ x \d+ arena at step [1-9]"), timeout=WIDGET_TIMEOUT)
     if agents_move:
         expect(frame).not_to_have_attribute("src", first_frame, timeout=WIDGET_TIMEOUT)
     # The frame is drawn at full output width, taller than a laptop window: show all of it.
@@ -412,7 +414,7 @@ def test_solution_notebook_trains_and_plays_without_errors(page, lab, artifacts,
     assert [i for i in code if not has_run(rendered[i])] == [], "cells that did not run"
 
     training = first_code_cell(path, "plot_learning_curve(")
-    curve = cell(panel, training).locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
+    curve = cell(panel, training).locator('.jp-OutputArea-output[data-mime-type="text/html"] img[alt^="Figure: "]')
     assert curve.count() == 1, f"no learning curve in cell {training}: {rendered[training]['outputs']}"
 
     notebook_png = artifacts / "04_evaluate_save_restore.png"
