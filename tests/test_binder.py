@@ -246,7 +246,7 @@ def test_environment_yml_installs_what_the_notebooks_import(binder_install):
     jupyter = str(venv / "bin" / "jupyter")
     lab = subprocess.run([jupyter, "labextension", "list"], capture_output=True, text=True)
     listing = lab.stdout + lab.stderr
-    for plugin in ("formgrader", "create-assignment", "course-list", "assignment-list"):
+    for plugin in ("menu", "formgrader", "create-assignment", "course-list", "assignment-list"):
         assert f"@jupyter/nbgrader:{plugin}" in listing.split("Disabled extensions:")[-1], listing
     assert "@jupyter/nbgrader:validate-assignment" not in listing
     server = subprocess.run([jupyter, "server", "extension", "list"], capture_output=True, text=True)
