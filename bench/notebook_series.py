@@ -284,7 +284,8 @@ def binder_series(notebooks: list[Path], env: dict, args, section) -> None:
               "JupyterLab: cells", "nbclient: peak, working set", "JupyterLab: peak, working set", "result"]
     which = f" Only the notebooks named {', '.join(args.only)} in this run." if args.only else ""
     if args.compare_with:
-        which += (f" Each notebook ran first as it was at `{args.compare_with}` (with this checkout's arena_lib and "
+        named = f" ({args.compare_with_name})" if getattr(args, "compare_with_name", None) else ""
+        which += (f" Each notebook ran first as it was at `{args.compare_with}`{named} (with this checkout's arena_lib and "
                   "environment), then as it is.")
     long_table = (report.table(["notebook", "cell", "its first line", "nbclient: seconds", "JupyterLab: seconds"],
                                long_cells) if long_cells else "None.")
@@ -323,12 +324,22 @@ def main() -> None:
     # One section per kind of run: a --binder run does not replace the plain run's figures.
     if args.compare_with and not args.binder:
         parser.error("--compare-with needs --binder")
+    if args.compare_with:  # a branch moves on: the report names the commit run
+        import subprocess
+
+        commit = subprocess.run(["git", "rev-parse", "--short=10", f"{args.compare_with}^{{commit}}"], cwd=ROOT,
+                                capture_output=True, text=True)
+        if commit.returncode != 0:
+            parser.error(f"--compare-with {args.compare_with}: {commit.stderr.strip()}")
+        given, args.compare_with = args.compare_with, commit.stdout.strip()
+        if given != args.compare_with:
+            args.compare_with_name = given
     name = ("notebook-series" + ("-short" if args.short else "") + ("-binder" if args.binder else "")
             + ("-compared" if args.compare_with else ""))
     title = f"Each notebook's run with {budget}" + (", in the Binder box: nbclient and JupyterLab in Chromium"
                                                      if args.binder else "")
     if args.compare_with:
-        title += f", beside the notebooks as they were at {args.compare_with}"
+        title += f", beside the notebooks as they were at {getattr(args, 'compare_with_name', args.compare_with)}"
     section = report.Section(name, title)
     if args.binder:
         binder_series(notebooks, env, args, section)
