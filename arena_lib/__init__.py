@@ -6,6 +6,7 @@ is imported at all. RLlib-dependent helpers (``training``, ``evaluation``) are m
 of their own, imported where needed.
 """
 
+from arena_lib.alt_text import show_figures_with_alt_text
 from arena_lib.animation import animate_episode, episode_player
 from arena_lib.policies import RandomPolicy
 from arena_lib.ray_setup import start_ray
@@ -20,6 +21,10 @@ __all__ = [
     "rollout",
     "start_ray",
 ]
+
+
+# In a notebook, every matplotlib figure comes with its text alternative (arena_lib/alt_text.py).
+show_figures_with_alt_text()
 
 
 def __getattr__(name: str):

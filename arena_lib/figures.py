@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from arena_lib.alt_text import describe
+
 
 def _box(ax, xy, text, color, width=0.26, height=0.16):
     x, y = xy
@@ -32,7 +34,9 @@ def rl_loop():
     _arrow(ax, (0.34, 0.6), (0.66, 0.6), "action $a_t$", offset=(0, 0.22), rad=-0.3)
     _arrow(ax, (0.66, 0.4), (0.34, 0.4), "observation $o_{t+1}$, reward $r_{t+1}$", offset=(0, -0.22), rad=-0.3)
     ax.set_title("The RL loop: act, observe, get rewarded, learn to get more reward")
-    return fig
+    return describe(fig, "Diagram of the RL loop: the agent (its policy) sends an action a_t to the environment; "
+                         "the environment sends back the next observation o_t+1 and a reward r_t+1; the agent "
+                         "learns to act so as to get more reward.")
 
 
 def rllib_pieces():
@@ -51,4 +55,9 @@ def rllib_pieces():
     ax.text(0.5, 0.05, "An RLModule (formerly Policy + Model) maps observations to action distributions;\n"
             "one RLModule per policy id, e.g. policy1 for agent1 and policy2 for agent2.",
             ha="center", fontsize=9)
-    return fig
+    return describe(fig, "Diagram of RLlib's pieces: the Algorithm (for example PPO, built from a PPOConfig) calls "
+                         "sample() on the EnvRunner (the env and copies of the RLModules: sampling) and update() on "
+                         "the Learner (the RLModules and the loss: it updates the weights). The EnvRunner sends "
+                         "episodes to the Learner, which sends new weights back. An RLModule (formerly Policy + "
+                         "Model) maps observations to action distributions; one RLModule per policy id, for "
+                         "example policy1 for agent1 and policy2 for agent2.")

@@ -18,6 +18,9 @@ from arena_lib.players import RandomPlayer, ScriptedChaser, ScriptedExplorer
 DATA = Path(__file__).parent / "data"
 COURSE_AGENTS = {"course pair agent": "course_pair_agent.safetensors",
                  "course league agent": "course_league_agent.safetensors"}
+# Notebook 8's pair B, trained exactly as the notebook trains pair A but with another seed, so that a
+# student waits for one pair only; not an opponent of the ladder or the tournament.
+PAIR_B = "pair_b_agent.safetensors"
 
 
 class RandomAgent:
@@ -38,6 +41,14 @@ def course_agent(name: str):
     from arena_lib.agents import load_agent
 
     return load_agent(DATA / COURSE_AGENTS[name], name=name)
+
+
+def course_pair_b():
+    """Notebook 8's pair B: an explorer and a chaser that learned together, trained by the notebook's
+    own ``train_pair(seed=2)`` (scripts/train_course_agents.py), as one agent."""
+    from arena_lib.agents import load_agent
+
+    return load_agent(DATA / PAIR_B, name="pair 2")
 
 
 BUILT_IN = {"random": RandomAgent, "scripted": ScriptedAgent,

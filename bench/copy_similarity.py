@@ -2,7 +2,7 @@
 the cosine similarity of each role's parameters (arena_grading.copies) between independent runs and
 between a run and copies of it trained further, the figures that chose ``SIMILAR_AT``.
 
-    python -m bench.copy_similarity [--iterations 40] [--seeds 3 3 3 4 5] [--fine-tune 1 2 5 10 20 40]
+    python -m bench.copy_similarity [--iterations N] [--seeds 3 3 3 4 5] [--fine-tune 1 2 5 10 20 40]
                                     [--early 10] [--early-seeds 3 3]
 
 Each run is notebook 8's league (``league_config`` with the reference answers of its exercises,
@@ -65,7 +65,8 @@ def train_runs(folder: Path, runs: list[tuple[int, int]], fine_tune: list[int]) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=40, help="each run's iterations (notebook 8's budget)")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="each run's iterations (default: notebook 8's budget, its LEAGUE_ITERATIONS)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 3, 3, 4, 5])
     parser.add_argument("--early", type=int, default=10, help="the early runs' iterations")
     parser.add_argument("--early-seeds", type=int, nargs="*", default=[3, 3])
@@ -74,6 +75,10 @@ def main() -> None:
     if os.environ.get("PYTHONHASHSEED") != "0":  # as make lab runs the notebooks; a run then repeats
         os.execve(sys.executable, [sys.executable, "-m", "bench.copy_similarity", *sys.argv[1:]],
                   {**os.environ, "PYTHONHASHSEED": "0"})
+    if args.iterations is None:
+        from tests.notebook_tools import parameters
+
+        args.iterations = parameters(ROOT / "solutions" / "08_league" / "08_league.ipynb")["LEAGUE_ITERATIONS"]
     section = report.Section("copy-similarity", "Copy marks: how similar trained agents' weights are")
     from arena_grading.copies import SIMILAR_AT, Fingerprint, cosine, file_digest
     from arena_lib.agents import load_agent

@@ -58,6 +58,25 @@ def errors_and_stderr(nb) -> tuple[list, list]:
     return errors, stderr
 
 
+def pictures_without_text(nb) -> list[tuple[int, str]]:
+    """(cell index, why) of each picture in ``nb``'s outputs that JupyterLab would show without a
+    text alternative: a PNG with no HTML beside it (JupyterLab shows HTML first), or an ``<img>``
+    of an HTML output without an ``alt`` with words in it (arena_lib/alt_text.py gives both)."""
+    import re
+
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            shown = data.get("text/html", "")
+            if "image/png" in data and not shown:
+                found.append((index, "a PNG without HTML"))
+            for image in re.findall(r"<img\b[^>]*>", shown):
+                if not re.search(r'\balt="[^"]*\w', image) or 'alt="Figure without a title.' in image:
+                    found.append((index, image[:120]))
+    return found
+
+
 def read(path: Path):
     return nbformat.read(path, as_version=4)
 
@@ -129,6 +148,20 @@ def parameters_cell(nb) -> int:
     """The index of the notebook's one cell tagged "parameters"."""
     (index,) = [i for i, cell in enumerate(nb.cells) if PARAMETERS_TAG in cell.metadata.get("tags", [])]
     return index
+
+
+def parameters(path: Path) -> dict:
+    """What the notebook's parameters cell sets to a literal (numbers, strings, lists...)."""
+    import ast
+
+    nb, values = read(path), {}
+    for node in ast.parse(nb.cells[parameters_cell(nb)].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass  # not a literal, such as Path("...")
+    return values
 
 
 def with_parameters(nb, values: dict):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from arena_lib.agents import InvalidAgent, agent_from_bytes, load_agent
-from arena_lib.opponents import COURSE_AGENTS, DATA
+from arena_lib.opponents import COURSE_AGENTS, DATA, PAIR_B
 from tests.agent_files import DEEP, agent_tensors, header_of, malformed_files, random_agent, raw_safetensors, save
 
 
@@ -86,5 +86,5 @@ def test_a_symlink_a_pipe_and_a_folder_are_refused_without_being_followed(tmp_pa
 
 
 def test_the_course_agents_and_saved_agents_still_read():
-    for file in COURSE_AGENTS.values():
+    for file in [*COURSE_AGENTS.values(), PAIR_B]:
         assert load_agent(DATA / file).hiddens("explorer")

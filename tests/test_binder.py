@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.binder_box import BINDER_MEMORY, Box, BoxTimeout
-from tests.notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, read, tool_env
+from tests.notebook_tools import ROOT, SOLUTIONS, errors_and_stderr, grade_cells, pictures_without_text, read, tool_env
 from tests.test_lock import lock
 
 COURSE_LOCK = lock.COURSE_LOCK
@@ -95,6 +95,7 @@ def test_notebook_runs_cleanly_in_binder_limits(path, box, tmp_path, capsys):
     assert not errors, errors
     assert not stderr, f"warnings or logs shown to students: {stderr}"
     assert all("✔" in "".join(o.get("text", "") for o in c.outputs) for c in grade_cells(nb)), "every self-check passes"
+    assert not pictures_without_text(nb), f"pictures without a text alternative: {pictures_without_text(nb)}"
 
 
 HUNG = textwrap.dedent("""
@@ -245,7 +246,7 @@ def test_environment_yml_installs_what_the_notebooks_import(binder_install):
     jupyter = str(venv / "bin" / "jupyter")
     lab = subprocess.run([jupyter, "labextension", "list"], capture_output=True, text=True)
     listing = lab.stdout + lab.stderr
-    for plugin in ("formgrader", "create-assignment", "course-list", "assignment-list"):
+    for plugin in ("menu", "formgrader", "create-assignment", "course-list", "assignment-list"):
         assert f"@jupyter/nbgrader:{plugin}" in listing.split("Disabled extensions:")[-1], listing
     assert "@jupyter/nbgrader:validate-assignment" not in listing
     server = subprocess.run([jupyter, "server", "extension", "list"], capture_output=True, text=True)

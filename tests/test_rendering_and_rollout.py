@@ -118,12 +118,20 @@ def test_episode_player_widget_steps_through_frames():
     trajectory = rollout(env, {"agent1": RandomPolicy(0), "agent2": RandomPolicy(1)})
     player = episode_player(trajectory)
     controls, caption, image = player.children
-    play, slider = controls.children
-    assert slider.max == play.max == 6
+    play, back, forward, step, timer = controls.children
+    assert step.max == timer.max == 6
     first_image = image.value
-    slider.value = 6
-    assert image.value != first_image
+    step.value = 6
+    assert image.value != first_image and 'alt="The 4 x 4 arena at step 6 of 6' in image.value
     assert caption.value.startswith("step 6")
+    back.click()
+    assert step.value == 5 and caption.value.startswith("step 5")
+    forward.click(), forward.click()
+    assert step.value == 6  # not past the end
+    play.click()  # the browser then plays (the Play widget's timer): here only its state changes
+    assert timer.playing and play.description == "Pause"
+    timer.playing = False  # as the browser says at the last step
+    assert play.description == "Play"
 
 
 def test_players_explain_missing_frames():
