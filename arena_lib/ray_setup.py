@@ -54,13 +54,6 @@ UNUSED_RAY_PROCESSES = {
 # callbacks, and their prints and warnings should show. (Ray keeps every worker's output in
 # its session folder too: /tmp/ray/session_latest/logs/worker-*.)
 LOG_MONITOR = "start_log_monitor"
-# Before it starts the raylet, ray.init() finds out whether the dashboard's dependencies are
-# installed (if not, the raylet's dashboard agent starts "minimal") by importing aiohttp's
-# web server into the notebook's process: a third of a second on one CPU, for a dashboard
-# the course does not run. start_ray() answers "no" itself: the course installs ray[rllib],
-# which lacks them, and with them installed a minimal agent is what a Ray without a
-# dashboard needs all the same.
-NO_DASHBOARD = ImportError("start_ray() runs Ray without a dashboard")
 
 # What a second notebook's Ray (raylet, GCS, env runners, learner) adds, measured
 # with bench/notebook_series.py; below this much free memory it would not fit.
@@ -194,21 +187,14 @@ def _do_nothing(*args, **kwargs) -> None:
     return None
 
 
-def _no_dashboard() -> ImportError:
-    return NO_DASHBOARD
-
-
 @contextlib.contextmanager
 def leaner_ray_init(left_out):
     """While in it, ray.init() does not start the processes that these methods of Ray's Node
-    (names such as "start_monitor") start, and takes the dashboard's dependencies as missing
-    (see NO_DASHBOARD). A name Ray no longer has is ignored: then that process starts."""
-    from ray._private import utils
+    (names such as "start_monitor") start. A name Ray no longer has is ignored: then that
+    process starts."""
     from ray._private.node import Node
 
     saved = [(Node, name, vars(Node)[name], _do_nothing) for name in left_out if name in vars(Node)]
-    if hasattr(utils, "get_dashboard_dependency_error"):
-        saved.append((utils, "get_dashboard_dependency_error", utils.get_dashboard_dependency_error, _no_dashboard))
     try:
         for owner, name, _, replacement in saved:
             setattr(owner, name, replacement)

@@ -14,7 +14,6 @@ it there), after `import arena_lib`; ray.shutdown() follows, untimed. Variants:
   start_ray()                 the course's
   start_ray(), all processes  without ray_setup.UNUSED_RAY_PROCESSES and LOG_MONITOR left out
   start_ray(), 1-s retry      without RAY_SYSTEM_CONFIG's faster retry of the raylet's object store
-  start_ray(), dashboard deps without NO_DASHBOARD: ray.init() imports aiohttp to check them
 
 Writes docs/performance.md's section; asserts nothing about time.
 """
@@ -37,7 +36,6 @@ VARIANTS = {
     "start_ray()": "start_ray(): the course's",
     "start_ray(), all processes": "start_ray() leaving out no Ray process",
     "start_ray(), 1-s retry": "start_ray() with the raylet's default 1-s retry of its object store",
-    "start_ray(), dashboard deps": "start_ray() letting ray.init() check the dashboard's dependencies",
 }
 PLACES = {"all-cores": "all cores", "binder": "the Binder box"}
 
@@ -56,10 +54,6 @@ def child(variant: str) -> None:
         ray_setup.UNUSED_RAY_PROCESSES, ray_setup.LOG_MONITOR = set(), "(none)"
     if variant == "start_ray(), 1-s retry":
         ray_setup.RAY_SYSTEM_CONFIG = {"prestart_worker_first_driver": False}
-    if variant == "start_ray(), dashboard deps":
-        from ray._private import utils
-
-        ray_setup._no_dashboard = utils.get_dashboard_dependency_error
     cpus = ray_setup.available_cpus()
     started = time.perf_counter()
     import ray
